@@ -1,0 +1,319 @@
+"""Dibao (最低生活保障, minimum livelihood guarantee): take-up, means test, review, benefit.
+
+DESIGN §2 steps 5-6; plan 三(一)3 ("动态管理下的按标施保、应保尽保", with a household
+economic verification mechanism 低保家庭经济状况核对机制).  Once a year, over the
+family households:
+
+* **Review** (dynamic management): a share of recipients is re-assessed; those now
+  assessed at or above the standard, or whose disqualifying assets are found, leave
+  after the month of their review, paid on for a gradual-exit period (渐退期) if the
+  scenario has one.
+* **Application**: households not on dibao apply with a probability that rises with
+  the relative gap between the standard and their income,
+  ``outreach · max_rate · (1 − exp(−gap / gap_scale))``; households a little above
+  the line (within ``near_line_band``) apply at ``near_line_rate``, believing they
+  qualify.  Take-up is unobserved: ``max_rate`` is calibrated to the city's dibao
+  persons (docs/calibration.md).
+* **Means test**: the bureau sees income with an error that shrinks with the
+  verification strength v: assessed = income · exp(u), u ~ N(−δ(1−v), σ(1−v)) (δ:
+  under-reporting, σ: noise with no verification); assets that fail the test
+  (a car, a second dwelling, a business) are found with probability v.  Errors in
+  both directions follow: inclusion (recipients whose true income is at or above
+  the line, or who hold such assets) and exclusion (eligible households left out).
+* **Benefit** (差额补助): (standard − assessed per-capita income) × members per month,
+  at least ``floor_share`` of the standard per member, plus classified supplements
+  (分类施保) as shares of the standard for each elderly, child, severely disabled
+  (grade 1-2) or seriously ill (hit by major illness this year) member.
+
+Timing within the year is by month: a recipient that passes review is paid 12
+months; one that fails is paid to its review month, then the gradual-exit months
+(carried into the next year if they run past December); a new entrant from its
+entry month.  Review and entry months are uniform over the year.  Amounts use the
+month-weighted mean standard of the year (the standard changes in its effective
+month), and the December standard is the one reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import Field
+
+from simlib.facts import ByStratum, Fact, NonNegative, Positive, Share, Strict
+from simlib.incomes import SHOCK_CODES
+from simlib.metrics import Metric
+from simlib.population import City
+
+METRICS = [
+    Metric(
+        "dibao_persons", "persons", "sum", "Dibao recipients (persons, December)", "低保对象人数"
+    ),
+    Metric("dibao_households", "households", "sum", "Dibao households (December)", "低保户数"),
+    Metric(
+        "dibao_rate",
+        "share",
+        "ratio",
+        "Dibao persons per resident",
+        "低保覆盖率",
+        numerator="dibao_persons",
+        denominator="population",
+    ),
+    Metric(
+        "dibao_standard_month",
+        "yuan/person/month",
+        "weighted_mean",
+        "Dibao standard in force in December",
+        "低保标准",
+    ),
+    Metric(
+        "dibao_standard_mean_month",
+        "yuan/person/month",
+        "weighted_mean",
+        "Dibao standard, mean over the year",
+        "低保标准(年内平均)",
+    ),
+    Metric("dibao_spending", "yuan", "sum", "Dibao spending", "低保资金支出"),
+    Metric(
+        "dibao_avg_benefit_month",
+        "yuan/person/month",
+        "ratio",
+        "Average dibao benefit",
+        "低保月人均补助水平",
+        numerator="dibao_spending",
+        denominator="dibao_persons",
+        per=12.0,
+    ),
+    Metric(
+        "dibao_inclusion_error",
+        "share",
+        "ratio",
+        "Inclusion error: regular recipient households not eligible",
+        "错保率",
+        numerator="dibao_wrongly_included",
+        denominator="dibao_regular_households",
+    ),
+    Metric(
+        "dibao_exclusion_error",
+        "share",
+        "ratio",
+        "Exclusion error: eligible households not on dibao",
+        "漏保率",
+        numerator="dibao_eligible_left_out",
+        denominator="dibao_eligible_households",
+    ),
+    Metric("dibao_entries", "households", "sum", "Households admitted to dibao", "新增低保户"),
+    Metric("dibao_exits", "households", "sum", "Households leaving dibao at review", "退保户"),
+]
+
+
+class TakeUp(Strict):
+    max_rate: ByStratum[Share]
+    gap_scale: Fact[Positive]
+    outreach: Fact[NonNegative]
+    near_line_band: Fact[NonNegative]
+    near_line_rate: Fact[Share]
+
+
+class Assessment(Strict):
+    verification_strength: Fact[Share]
+    error_sd: Fact[NonNegative]
+    underreporting: Fact[NonNegative]
+    asset_failure_share: ByStratum[Share]
+
+
+class Review(Strict):
+    rate: Fact[Share]
+    gradual_exit_months: Fact[int] = Field(description="渐退期, months; 0 for none")
+
+    def exit_months(self, year: int) -> int:
+        months = int(self.gradual_exit_months.at(year))
+        if not 0 <= months <= 24:
+            raise ValueError("gradual_exit_months must be between 0 and 24")
+        return months
+
+
+class AgeSupplement(Strict):
+    share: Fact[Share]
+    age: int = Field(ge=0, le=120)
+
+
+class Supplements(Strict):
+    elderly: AgeSupplement
+    child: AgeSupplement
+    severely_disabled: Fact[Share]
+    seriously_ill: Fact[Share]
+
+
+class Benefit(Strict):
+    floor_share: Fact[Share]
+    supplements: Supplements
+
+
+class DibaoParams(Strict):
+    take_up: TakeUp
+    assessment: Assessment
+    review: Review
+    benefit: Benefit
+    burn_in_years: int = Field(
+        8,
+        ge=1,
+        le=50,
+        description="years of dibao run at base-year conditions to build the starting caseload",
+    )
+
+
+@dataclass
+class DibaoYear:
+    """What happened to each household this year (arrays aligned with households)."""
+
+    months_paid: np.ndarray
+    benefit_month: np.ndarray
+    spending: np.ndarray
+    recipients: np.ndarray  # on the rolls in December (gradual exit included)
+    entries: np.ndarray
+    exits: np.ndarray
+    eligible: np.ndarray
+    wrongly_included: np.ndarray
+
+
+def init_dibao(city: City, params: DibaoParams, rng: np.random.Generator) -> None:
+    """Add the dibao columns: assets that fail the means test, and the programme state."""
+    hh = city.households
+    share = params.assessment.asset_failure_share.pair(city.year)[hh.stratum]
+    hh.add("asset_fail", rng.random(len(hh)) < share)
+    hh.add("dibao_on", np.zeros(len(hh), dtype=bool), fresh=False)
+    hh.add("dibao_exit_left", np.zeros(len(hh), dtype=np.int16), fresh=0)
+    hh.add("dibao_assessed_pc", np.zeros(len(hh), dtype=np.float32), fresh=0.0)
+
+
+def assess(
+    income: np.ndarray,
+    verification: float,
+    params: Assessment,
+    year: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Assessed per-capita income: true income seen through the means test's error."""
+    bias = float(params.underreporting.at(year)) * (1.0 - verification)
+    sd = float(params.error_sd.at(year)) * (1.0 - verification)
+    return income * np.exp(rng.normal(-bias, sd, len(income)) if sd > 0 else -bias)
+
+
+def application_probability(
+    income: np.ndarray, line: np.ndarray, max_rate: np.ndarray, params: TakeUp, year: int
+) -> np.ndarray:
+    """Yearly probability that a household not on dibao applies."""
+    gap = 1.0 - income / line
+    scale = float(params.gap_scale.at(year))
+    below = max_rate * (1.0 - np.exp(-np.maximum(gap, 0.0) / scale))
+    near = (gap <= 0) & (gap > -float(params.near_line_band.at(year)))
+    p = np.where(gap > 0, below, np.where(near, float(params.near_line_rate.at(year)), 0.0))
+    return np.clip(p * float(params.outreach.at(year)), 0.0, 1.0)
+
+
+def monthly_benefit(
+    standard: np.ndarray,
+    assessed_pc: np.ndarray,
+    members: np.ndarray,
+    supplement_units: np.ndarray,
+    floor_share: float,
+) -> np.ndarray:
+    """Household benefit per month (yuan).
+
+    ``standard`` is yuan/person/month, ``assessed_pc`` yuan/person/year; the
+    difference per member is at least ``floor_share`` × standard; supplements are
+    ``supplement_units`` × standard (the sum of the classified members' shares).
+    """
+    gap = np.maximum(standard - assessed_pc / 12.0, floor_share * standard)
+    return members * gap + supplement_units * standard
+
+
+def supplement_units(city: City, params: Supplements, year: int) -> np.ndarray:
+    """Per household, the sum of the supplement shares of its classified members."""
+    p = city.persons
+    units = (
+        float(params.elderly.share.at(year)) * city.count_in_households(p.age >= params.elderly.age)
+        + float(params.child.share.at(year)) * city.count_in_households(p.age < params.child.age)
+        + float(params.severely_disabled.at(year))
+        * city.count_in_households(np.isin(p.disability, (1, 2)))
+    )
+    ill = city.households.shock == SHOCK_CODES["major_illness"]
+    return units + float(params.seriously_ill.at(year)) * ill
+
+
+def step(
+    city: City,
+    params: DibaoParams,
+    standard_month: np.ndarray,
+    year: int,
+    rng: np.random.Generator,
+) -> DibaoYear:
+    """One year of dibao: gradual exits run out, reviews, applications, benefits.
+
+    ``standard_month`` is the month-weighted mean standard of the year by stratum
+    (yuan/person/month).
+    """
+    hh = city.households
+    n = len(hh)
+    standard = standard_month[hh.stratum]
+    line = 12.0 * standard
+    income = hh.income_pc
+    v = float(params.assessment.verification_strength.at(year))
+    on_at_start = hh.dibao_on.copy()
+    months = np.zeros(n, dtype=np.float32)
+
+    # Households already in their gradual exit are paid what is left of it.
+    in_exit = on_at_start & (hh.dibao_exit_left > 0)
+    paid_exit = np.minimum(hh.dibao_exit_left, 12)
+    months[in_exit] = paid_exit[in_exit]
+    hh["dibao_exit_left"] = np.where(in_exit, hh.dibao_exit_left - paid_exit, hh.dibao_exit_left)
+    hh.dibao_on[in_exit & (hh.dibao_exit_left == 0)] = False
+
+    # Review of regular recipients (dynamic management).
+    regular = on_at_start & ~in_exit
+    reviewed = regular & (rng.random(n) < float(params.review.rate.at(year)))
+    reassessed = assess(income, v, params.assessment, year, rng)
+    assets_found = hh.asset_fail & (rng.random(n) < v)
+    fails = reviewed & ((reassessed >= line) | assets_found)
+    passes = reviewed & ~fails
+    hh.dibao_assessed_pc[passes] = reassessed[passes]
+    months[regular & ~fails] = 12
+    paid = rng.integers(0, 12, n) + params.review.exit_months(year)  # review month - 1 + exit
+    months[fails] = np.minimum(paid[fails], 12)
+    carry = np.maximum(paid - 12, 0)
+    hh.dibao_exit_left[fails] = carry[fails]
+    hh.dibao_on[fails & (carry == 0)] = False
+
+    # Applications and the means test.
+    max_rate = params.take_up.max_rate.pair(year)[hh.stratum]
+    applies = ~on_at_start & (
+        rng.random(n) < application_probability(income, line, max_rate, params.take_up, year)
+    )
+    assessed = assess(income, v, params.assessment, year, rng)
+    admitted = applies & (assessed < line) & ~(hh.asset_fail & (rng.random(n) < v))
+    hh.dibao_on[admitted] = True
+    hh.dibao_exit_left[admitted] = 0
+    hh.dibao_assessed_pc[admitted] = assessed[admitted]
+    months[admitted] = 12 - rng.integers(0, 12, n)[admitted]  # from the entry month
+
+    benefit = monthly_benefit(
+        standard,
+        hh.dibao_assessed_pc,
+        city.members(),
+        supplement_units(city, params.benefit.supplements, year),
+        float(params.benefit.floor_share.at(year)),
+    )
+    benefit = np.where(months > 0, benefit, 0.0)
+    eligible = (income < line) & ~hh.asset_fail
+    recipients = hh.dibao_on.copy()
+    return DibaoYear(
+        months_paid=months,
+        benefit_month=benefit,
+        spending=months * benefit,
+        recipients=recipients,
+        entries=admitted,
+        exits=fails,
+        eligible=eligible,
+        wrongly_included=recipients & (hh.dibao_exit_left == 0) & ~eligible,
+    )

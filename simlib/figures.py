@@ -1,0 +1,81 @@
+"""Figures for the notebooks: projections with their uncertainty bands.
+
+A *fan chart* draws the mean across replicates with the 5-95% band
+(不确定性区间) from a summary table (:func:`simlib.results.summarise`).  The
+notebooks decide what to draw; this module only knows how.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg") if not matplotlib.get_backend().lower().startswith(
+    ("module://", "nbagg")
+) else None
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+STRATUM_COLOURS = {"urban": "#1f77b4", "rural": "#2ca02c", "all": "#444444"}
+
+
+def fan(
+    ax: Axes,
+    summary: pd.DataFrame,
+    metric: str,
+    area: str = "all",
+    stratum: str = "all",
+    label: str | None = None,
+    colour: str | None = None,
+    scale: float = 1.0,
+) -> None:
+    """Mean and 5-95% band of one metric over the years, on ``ax``."""
+    sel = summary[
+        (summary.metric == metric) & (summary.area == area) & (summary.stratum == stratum)
+    ].sort_values("year")
+    colour = colour or STRATUM_COLOURS.get(stratum)
+    ax.fill_between(sel.year, sel.p05 / scale, sel.p95 / scale, color=colour, alpha=0.2, lw=0)
+    ax.plot(sel.year, sel["mean"] / scale, color=colour, label=label or stratum, lw=2)
+
+
+def fan_by_stratum(
+    summary: pd.DataFrame,
+    metric: str,
+    title: str,
+    ylabel: str,
+    strata: Sequence[str] = ("urban", "rural"),
+    scale: float = 1.0,
+    marks: dict[tuple[int, str], float] | None = None,
+) -> Figure:
+    """One metric for each stratum (city totals), with optional observed points."""
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    for stratum in strata:
+        fan(ax, summary, metric, stratum=stratum, scale=scale)
+    for (year, stratum), value in (marks or {}).items():
+        ax.plot(
+            [year],
+            [value / scale],
+            "o",
+            color=STRATUM_COLOURS.get(stratum),
+            mec="black",
+            label=f"observed {stratum} {year}",
+        )
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def save(fig: Figure, folder: str | Path | None, name: str) -> Path | None:
+    """Save ``fig`` as ``folder/name.png`` (nothing when there is no folder)."""
+    if folder is None:
+        return None
+    path = Path(folder) / f"{name}.png"
+    fig.savefig(path, dpi=120)
+    return path

@@ -1,0 +1,162 @@
+"""Household per-capita income: its distribution, its dynamics and income shocks.
+
+DESIGN §2 step 4.  Each family household has a per-capita income (yuan/person/year)
+that moves with the aggregate growth of its area and stratum plus an idiosyncratic
+persistent shock:
+
+    z_t = ρ z_{t-1} + sqrt(1 - ρ²) σ ε_t,        ε_t ~ N(0, 1)
+    y_t = m_{a,s,t} · exp(z_t + β·[no worker]) / c_{a,s,t}
+
+``z`` is stationary with standard deviation σ, so the dispersion of log income
+(and with it the share of households near the dibao line) stays stable while
+incomes grow; ``m`` is the city's per-capita disposable income of the stratum
+(the economy driver) times the area's relative income, and ``c`` normalises the
+person-weighted mean of the area × stratum to ``m`` exactly.  Households without
+a member able to work (no one aged 16-59 without a grade 1-2 disability) sit
+lower by β in logs.  On top of this, shocks (job loss, major illness, disaster)
+take a share of one year's income from the households they hit; the shock's code
+stays in the ``shock`` column for the programmes that respond to it.
+
+The log-normal shape and the size of σ, ρ and β are assumptions (see the
+``income:`` block of the scenario); the means are the sourced income drivers.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from simlib.facts import ByStratum, Fact, NonNegative, Positive, Share, Strict
+from simlib.population import STRATA, City
+
+SHOCK_CODES = {"none": 0, "job_loss": 1, "major_illness": 2, "disaster": 3}
+WORKING_AGES = (16, 59)
+
+
+class Shock(Strict):
+    """One kind of income shock: how often it hits, whom, and what share of income it takes."""
+
+    rate: ByStratum[Share]
+    income_loss: Fact[Share]
+    hits: Literal["households_with_workers", "all_households"] = "all_households"
+
+
+class IncomeParams(Strict):
+    dispersion: Fact[Positive]
+    persistence: Fact[Share]
+    no_worker_log_shift: Fact[float]
+    area_relative_income: dict[str, Fact[Positive]]
+    shocks: dict[Literal["job_loss", "major_illness", "disaster"], Shock]
+
+
+def has_worker(city: City) -> np.ndarray:
+    """Households with at least one member of working age not severely disabled."""
+    p = city.persons
+    able = (p.age >= WORKING_AGES[0]) & (p.age <= WORKING_AGES[1]) & ~np.isin(p.disability, (1, 2))
+    return city.count_in_households(able) > 0
+
+
+def cell_index(city: City, table: str = "households") -> np.ndarray:
+    """The area × stratum cell of each row, as ``area * 2 + stratum``."""
+    cols = city.households if table == "households" else city.persons
+    return cols.area.astype(np.int64) * len(STRATA) + cols.stratum
+
+
+def target_means(
+    params: IncomeParams, area_codes: tuple[str, ...], dispinc: tuple[float, float], year: int
+) -> np.ndarray:
+    """Mean per-capita income of each area × stratum cell (flattened) in ``year``."""
+    rel = np.array([float(params.area_relative_income[a].at(year)) for a in area_codes])
+    return (rel[:, None] * np.asarray(dispinc)[None, :]).ravel()
+
+
+def _normalise(
+    raw: np.ndarray, members: np.ndarray, cell: np.ndarray, means: np.ndarray
+) -> np.ndarray:
+    """Scale ``raw`` so the person-weighted mean in each cell equals ``means``."""
+    n_cells = len(means)
+    persons = np.bincount(cell, weights=members, minlength=n_cells)
+    total = np.bincount(cell, weights=raw * members, minlength=n_cells)
+    factor = np.divide(means * persons, total, out=np.zeros(n_cells), where=total > 0)
+    return raw * factor[cell]
+
+
+def per_capita_incomes(
+    z: np.ndarray,
+    worker: np.ndarray,
+    members: np.ndarray,
+    cell: np.ndarray,
+    means: np.ndarray,
+    shift: float,
+) -> np.ndarray:
+    """Per-capita income from the persistent component, normalised to the cell means."""
+    raw = np.exp(z.astype(np.float64) + np.where(worker, 0.0, shift))
+    return _normalise(raw, members, cell, means)
+
+
+def init_incomes(
+    city: City, params: IncomeParams, dispinc: tuple[float, float], rng: np.random.Generator
+) -> None:
+    """Give every household its persistent income component and this year's income."""
+    sigma = float(params.dispersion.at(city.year))
+    z = rng.normal(0.0, sigma, len(city.households)).astype(np.float32)
+    city.households.add("income_z", z)
+    city.households.add("income_pc", np.zeros(len(z)))
+    city.households.add("shock", np.zeros(len(z), dtype=np.int8), fresh=0)
+    _set_incomes(city, params, dispinc, city.year)
+
+
+def update_incomes(
+    city: City,
+    params: IncomeParams,
+    dispinc: tuple[float, float],
+    year: int,
+    rng: np.random.Generator,
+) -> None:
+    """Move every household's income one year on, then draw this year's shocks."""
+    hh = city.households
+    rho = float(params.persistence.at(year))
+    sigma = float(params.dispersion.at(year))
+    eps = rng.standard_normal(len(hh))
+    hh["income_z"] = (rho * hh.income_z + np.sqrt(1.0 - rho**2) * sigma * eps).astype(np.float32)
+    _set_incomes(city, params, dispinc, year)
+    apply_shocks(city, params, year, rng)
+
+
+def _set_incomes(city: City, params: IncomeParams, dispinc: tuple[float, float], year: int) -> None:
+    hh = city.households
+    means = target_means(params, city.area_codes, dispinc, year)
+    hh["income_pc"] = per_capita_incomes(
+        hh.income_z,
+        has_worker(city),
+        city.members(),
+        cell_index(city),
+        means,
+        float(params.no_worker_log_shift.at(year)),
+    )
+    hh["shock"] = np.zeros(len(hh), dtype=np.int8)
+
+
+def apply_shocks(city: City, params: IncomeParams, year: int, rng: np.random.Generator) -> None:
+    """Each shock hits households at its rate and takes its share of this year's income.
+
+    A household hit by more than one shock keeps the last code drawn (in the order
+    of the ``shocks`` block) and loses the shares one after another.
+    """
+    hh = city.households
+    worker = has_worker(city)
+    for name, shock in params.shocks.items():
+        rate = shock.rate.pair(year)[hh.stratum]
+        hit = rng.random(len(hh)) < rate
+        if shock.hits == "households_with_workers":
+            hit &= worker
+        hh.income_pc[hit] *= 1.0 - float(shock.income_loss.at(year))
+        hh.shock[hit] = SHOCK_CODES[name]
+
+
+def lognormal_sigma_from_gini(gini: NonNegative) -> float:
+    """σ of a log-normal distribution with the given Gini coefficient: G = 2Φ(σ/√2) − 1."""
+    from scipy.stats import norm
+
+    return float(np.sqrt(2.0) * norm.ppf((gini + 1.0) / 2.0))

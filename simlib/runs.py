@@ -1,0 +1,200 @@
+"""Runs: replicates from one root seed, their results, and the run folder.
+
+A run is one scenario × ``replicates`` × ``scale``.  Replicate *i* gets its own
+random stream, spawned from the root seed by ``numpy.random.SeedSequence``, so
+the same seed gives identical results however the replicates are scheduled, and
+different seeds differ.  The run folder ``outputs/<run-id>/`` holds the resolved
+parameters, the tables and the manifest; every file is written under a
+temporary name and renamed when complete, so a table that exists is whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simlib.economy import Drivers, build_drivers
+from simlib.model import FIRST_DRIVER_YEAR, METRICS, CityModel
+from simlib.parameters import dump_yaml
+from simlib.results import metric_arrays, summarise, tidy
+from simlib.scenario import LoadedScenario, load_scenario
+
+DEFAULT_SEED = 20160101
+PACKAGES = ("simlib", "mesa", "numpy", "scipy", "pandas", "statsmodels", "pydantic", "pyarrow")
+
+
+@dataclass
+class RunResult:
+    """The results of a run, and everything needed to trace them to their inputs."""
+
+    scenario: LoadedScenario
+    seed: int
+    replicates: int
+    scale: float
+    table: pd.DataFrame
+    summary: pd.DataFrame
+    drivers: Drivers
+    timings: list[dict[str, float]] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+    def save(self, run_dir: str | Path) -> list[Path]:
+        """Write the resolved parameters and the tables into ``run_dir``."""
+        run_dir = Path(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        header = f"# resolved parameters of scenario {self.name}, hash {self.scenario.hash}\n"
+        written = [
+            write_atomic(
+                run_dir / "params.resolved.yaml",
+                lambda p: p.write_text(
+                    header + dump_yaml(self.scenario.tree.data), encoding="utf-8"
+                ),
+            ),
+            write_atomic(
+                run_dir / "results.parquet", lambda p: self.table.to_parquet(p, index=False)
+            ),
+            write_atomic(
+                run_dir / "summary.parquet", lambda p: self.summary.to_parquet(p, index=False)
+            ),
+            write_atomic(run_dir / "summary.csv", lambda p: self.summary.to_csv(p, index=False)),
+            write_atomic(
+                run_dir / "drivers.csv", lambda p: self.drivers.table().to_csv(p, index=False)
+            ),
+        ]
+        self._note_in_manifest(run_dir, written)
+        return written
+
+    def _note_in_manifest(self, run_dir: Path, written: list[Path]) -> None:
+        """Record the run's identity and timings in the manifest (made here if absent)."""
+        manifest = read_manifest(run_dir)
+        manifest.setdefault("run_id", run_dir.name)
+        manifest.setdefault("status", "ok")
+        manifest.setdefault("start", now())
+        manifest.setdefault("end", now())
+        manifest.setdefault("versions", versions())
+        manifest |= {
+            "scenario": self.name,
+            "parameter_hash": self.scenario.hash,
+            "seed": self.seed,
+            "replicates": self.replicates,
+            "scale": self.scale,
+            "tables": [p.name for p in written],
+            "model_seconds": {
+                "build": [round(t["build_s"], 3) for t in self.timings],
+                "steps": [round(t["step_s"], 3) for t in self.timings],
+            },
+        }
+        write_manifest(run_dir, manifest)
+
+
+def write_atomic(path: Path, write: Callable[[Path], Any]) -> Path:
+    """Write through ``write`` to a temporary name beside ``path``, then rename."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def replicate_seeds(seed: int, replicates: int) -> list[np.random.SeedSequence]:
+    """Independent seed sequences, one per replicate, from one root seed."""
+    return np.random.SeedSequence(seed).spawn(replicates)
+
+
+def run_replicate(
+    scenario: LoadedScenario,
+    scale: float,
+    seed: np.random.SeedSequence,
+    drivers: Drivers | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """Build and run one replicate; its raw per-cell results and its timings."""
+    t0 = time.perf_counter()
+    model = CityModel(
+        scenario.params, scale=scale, rng=np.random.default_rng(seed), drivers=drivers
+    )
+    t1 = time.perf_counter()
+    model.run()
+    t2 = time.perf_counter()
+    timings = {"build_s": t1 - t0, "step_s": t2 - t1, "persons": float(len(model.city.persons))}
+    return model.raw_results(), timings
+
+
+def run_scenario(
+    scenario: str | Path | LoadedScenario,
+    replicates: int = 1,
+    seed: int = DEFAULT_SEED,
+    scale: float = 1.0,
+    progress: Callable[[int, int], None] | None = None,
+) -> RunResult:
+    """Run a scenario: every replicate, then the tidy table and the summary."""
+    if replicates < 1:
+        raise ValueError("replicates must be at least 1")
+    if not 0 < scale <= 1:
+        raise ValueError("scale must be in (0, 1]")
+    loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
+    p = loaded.params
+    drivers = build_drivers(
+        p.economy, min(FIRST_DRIVER_YEAR, p.years.base_year - 1), p.years.end_year + 1
+    )
+    raws, timings = [], []
+    for i, child in enumerate(replicate_seeds(seed, replicates)):
+        raw, timing = run_replicate(loaded, scale, child, drivers)
+        raws.append(raw)
+        timings.append(timing)
+        if progress:
+            progress(i + 1, replicates)
+    values = metric_arrays(METRICS, raws)
+    table = tidy(values, METRICS, loaded.name, list(p.years.simulated), p.area_codes)
+    return RunResult(
+        scenario=loaded,
+        seed=seed,
+        replicates=replicates,
+        scale=scale,
+        table=table,
+        summary=summarise(table),
+        drivers=drivers,
+        timings=timings,
+    )
+
+
+# --- manifest ---------------------------------------------------------------------
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def read_manifest(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / "manifest.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> Path:
+    """Write ``manifest.json`` atomically."""
+    text = json.dumps(manifest, indent=2, ensure_ascii=False)
+    return write_atomic(run_dir / "manifest.json", lambda p: p.write_text(text, encoding="utf-8"))

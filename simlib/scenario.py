@@ -1,0 +1,114 @@
+"""The scenario file as a whole: its blocks, checks across blocks, and loading.
+
+A scenario (情景) is a YAML file in ``params/`` (DESIGN §5).  Each block is
+defined by the module that uses it; this module puts them together and adds the
+checks that span blocks (every area has its census code and relative income,
+the horizon is sensible).  ``load_scenario`` is the one way in: it reads the
+file and what it extends, validates, and raises
+:class:`~simlib.parameters.ParameterError` naming file and key on any problem.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+
+from simlib.demography import DemographyParams
+from simlib.dibao import DibaoParams
+from simlib.economy import EconomyParams
+from simlib.facts import Strict
+from simlib.incomes import IncomeParams
+from simlib.parameters import Tree, load_tree, parameter_hash, validate
+from simlib.population import PopulationParams
+from simlib.standards import StandardsParams
+
+
+class Names(Strict):
+    en: str
+    zh: str
+
+
+class ScenarioInfo(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    title: Names
+    description: str = ""
+
+
+class Years(Strict):
+    base_year: int = Field(ge=2000, le=2100)
+    end_year: int = Field(ge=2001, le=2150)
+
+    @model_validator(mode="after")
+    def _order(self) -> Years:
+        if self.end_year <= self.base_year:
+            raise ValueError("end_year must come after base_year")
+        if self.end_year - self.base_year > 100:
+            raise ValueError("the horizon is limited to 100 years")
+        return self
+
+    @property
+    def simulated(self) -> range:
+        return range(self.base_year + 1, self.end_year + 1)
+
+
+class Area(Strict):
+    name: Names
+
+
+class Programmes(Strict):
+    """One block per programme; a new programme adds its block here."""
+
+    dibao: DibaoParams
+
+
+class Scenario(Strict):
+    scenario: ScenarioInfo
+    years: Years
+    areas: dict[str, Area] = Field(min_length=1)
+    population: PopulationParams
+    demography: DemographyParams
+    income: IncomeParams
+    economy: EconomyParams
+    standards: StandardsParams
+    programmes: Programmes
+
+    @property
+    def area_codes(self) -> tuple[str, ...]:
+        return tuple(self.areas)
+
+    @model_validator(mode="after")
+    def _areas_everywhere(self) -> Scenario:
+        codes = set(self.areas)
+        missing_income = codes - set(self.income.area_relative_income)
+        if missing_income:
+            raise ValueError(
+                f"income.area_relative_income lacks the areas {sorted(missing_income)}"
+            )
+        extra = set(self.income.area_relative_income) - codes
+        if extra:
+            raise ValueError(f"income.area_relative_income names unknown areas {sorted(extra)}")
+        return self
+
+
+class LoadedScenario:
+    """A validated scenario with the files it came from and its parameter hash."""
+
+    def __init__(self, params: Scenario, tree: Tree) -> None:
+        self.params = params
+        self.tree = tree
+        self.hash = parameter_hash(tree.data)
+
+    @property
+    def name(self) -> str:
+        return self.params.scenario.name
+
+    @property
+    def file(self) -> Path:
+        return self.tree.chain[-1]
+
+
+def load_scenario(path: str | Path) -> LoadedScenario:
+    """Read, merge and validate a scenario file (and every file it extends)."""
+    tree = load_tree(path)
+    return LoadedScenario(validate(tree, Scenario), tree)
