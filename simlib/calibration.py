@@ -158,9 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     sim = simulated_persons(loaded, rates, args.scale, args.replicates, args.seed)
     for stratum, rate in rates.items():
         i = STRATUM_INDEX[stratum]
-        print(
-            f"{stratum}: max_rate {rate:.4f}  simulated {sim[i]:.0f}  observed {targets[stratum]:.0f}"
-        )
+        seen = targets[stratum]
+        print(f"{stratum}: max_rate {rate:.4f}  simulated {sim[i]:.0f}  observed {seen:.0f}")
     return 0
 
 

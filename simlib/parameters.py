@@ -61,10 +61,17 @@ class Tree:
     chain: list[Path] = field(default_factory=list)
 
     def file_of(self, path: KeyPath) -> Path:
-        """The file that set ``path``, or the nearest enclosing key that was set."""
-        for n in range(len(path), -1, -1):
-            if path[:n] in self.origin:
-                return self.origin[path[:n]]
+        """The file to blame for ``path``: the last in the chain that set it or a key below it.
+
+        Without such a key, the file that set the nearest enclosing key.
+        """
+        n = len(path)
+        below = [f for p, f in self.origin.items() if p[:n] == path]
+        if below:
+            return max(below, key=self.chain.index)
+        for k in range(n - 1, -1, -1):
+            if path[:k] in self.origin:
+                return self.origin[path[:k]]
         return self.chain[-1]
 
 

@@ -19,7 +19,7 @@ from simlib.demography import (
     step,
     with_rates,
 )
-from simlib.parameters import read_yaml
+from simlib.parameters import load_tree, read_yaml
 from simlib.population import (
     CENSUS_OLD_BANDS,
     PopulationParams,
@@ -28,21 +28,14 @@ from simlib.population import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRATCH = ROOT / ".scratch" / "population.yaml"
+BASELINE = ROOT / "params" / "baseline.yaml"
 AREAS = ("dongqu", "xiqu", "renhe", "miyi", "yanbian")
 
 
 def blocks() -> tuple[dict, dict]:
-    """The ``population:`` and ``demography:`` blocks from the baseline if it has them,
-    else from the scratch file; the census file resolved against params/."""
-    for path in (ROOT / "params" / "baseline.yaml", SCRATCH):
-        if path.is_file():
-            data = read_yaml(path)
-            if "population" in data and "demography" in data:
-                pop = data["population"]
-                pop["census_file"] = str(ROOT / "params" / pop["census_file"])
-                return pop, data["demography"]
-    raise FileNotFoundError("no population and demography blocks found")
+    """The ``population:`` and ``demography:`` blocks of the baseline, paths resolved."""
+    data = load_tree(BASELINE).data
+    return data["population"], data["demography"]
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +67,9 @@ def per_cell(table) -> np.ndarray:
     return np.bincount(cells, minlength=2 * len(AREAS)).reshape(-1, 2)
 
 
-def test_scratch_yaml_validates():
+def test_baseline_block_validates():
     # the block as written for the lead to merge (or, once merged, the baseline)
-    data = read_yaml(SCRATCH if SCRATCH.is_file() else ROOT / "params" / "baseline.yaml")
+    data = read_yaml(BASELINE)
     params = DemographyParams.model_validate(data["demography"])
     assert set(params.migration.net_rate.at(2016)) == set(AREAS)
     assert set(params.migration.elder_net_rate.at(2030)) == set(AREAS)

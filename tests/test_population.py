@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from simlib.parameters import read_yaml
+from simlib.parameters import load_tree, read_yaml
 from simlib.population import (
     CENSUS_OLD_BANDS,
     RURAL,
@@ -26,21 +26,13 @@ from simlib.population import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRATCH = ROOT / ".scratch" / "population.yaml"
+BASELINE = ROOT / "params" / "baseline.yaml"
 AREAS = ("dongqu", "xiqu", "renhe", "miyi", "yanbian")
 
 
 def population_block() -> dict:
-    """The ``population:`` block from the baseline if it has one, else the scratch file;
-    its census file resolved against params/ (where the baseline lives)."""
-    for path in (ROOT / "params" / "baseline.yaml", SCRATCH):
-        if path.is_file():
-            data = read_yaml(path)
-            if "population" in data:
-                block = data["population"]
-                block["census_file"] = str(ROOT / "params" / block["census_file"])
-                return block
-    raise FileNotFoundError("no population block found")
+    """The ``population:`` block of the baseline, its census file resolved."""
+    return load_tree(BASELINE).data["population"]
 
 
 @pytest.fixture(scope="module")
@@ -82,9 +74,9 @@ def old_bands_per_area(city) -> np.ndarray:
 # --- the parameter block ---------------------------------------------------------------------
 
 
-def test_scratch_yaml_validates():
+def test_baseline_block_validates():
     # the block as written for the lead to merge (or, once merged, the baseline)
-    data = read_yaml(SCRATCH if SCRATCH.is_file() else ROOT / "params" / "baseline.yaml")
+    data = read_yaml(BASELINE)
     params = PopulationParams.model_validate(data["population"])
     assert set(params.census_codes) == set(AREAS)
     assert params.census_codes["dongqu"] == "510402"

@@ -37,7 +37,7 @@ from simlib.standards import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-YAML = REPO / ".scratch" / "standards.yaml"
+YAML = REPO / "params" / "baseline.yaml"
 S = Stratified
 
 
@@ -525,7 +525,7 @@ def baseline() -> StandardsParams:
     return StandardsParams.model_validate(read_yaml(YAML)["standards"])
 
 
-def test_scratch_yaml_validates():
+def test_baseline_block_validates():
     p = baseline()
     assert p.method == "consumption_ratio"
     assert S(*p.consumption_ratio.ratio.pair(2016)) == S(0.30, 0.35)

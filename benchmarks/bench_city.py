@@ -1,0 +1,68 @@
+"""Time the city model: build and yearly steps at a given scale.
+
+    python benchmarks/bench_city.py [--scale F] [--replicates N] [--params FILE] [--json]
+
+Prints persons, households, steps, wall seconds for building and stepping, ns per
+person-step and peak memory (RSS).  With ``--json`` the last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+
+from simlib.model import CityModel
+from simlib.runs import DEFAULT_SEED, replicate_seeds
+from simlib.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def bench(params: Path, scale: float, replicates: int, seed: int) -> dict[str, float]:
+    loaded = load_scenario(params)
+    rows = []
+    for child in replicate_seeds(seed, replicates):
+        t0 = time.perf_counter()
+        model = CityModel(loaded.params, scale=scale, rng=np.random.default_rng(child))
+        t1 = time.perf_counter()
+        persons = len(model.city.persons)
+        households = len(model.city.households)
+        model.run()
+        t2 = time.perf_counter()
+        rows.append((persons, households, model.steps, t1 - t0, t2 - t1))
+    persons, households, steps, build, step = (np.mean([r[i] for r in rows]) for i in range(5))
+    return {
+        "scale": scale,
+        "replicates": replicates,
+        "persons": int(persons),
+        "households": int(households),
+        "steps": int(steps),
+        "build_s": round(float(build), 3),
+        "step_s": round(float(step), 3),
+        "ns_per_person_step": round(float(step) / (persons * steps) * 1e9, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", type=Path, default=ROOT / "params" / "baseline.yaml")
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--replicates", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    result = bench(args.params, args.scale, args.replicates, args.seed)
+    for key, value in result.items():
+        print(f"{key:>20}: {value}")
+    if args.json:
+        print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

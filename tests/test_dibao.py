@@ -1,0 +1,183 @@
+"""Dibao: the benefit formula by hand, take-up, the means test, review and gradual exit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from simlib import dibao
+from simlib.columns import Columns
+from simlib.dibao import DibaoParams, application_probability, monthly_benefit
+from simlib.population import City
+
+
+def fact(value, unit="u"):
+    return {"value": value, "unit": unit, "assumption": "test"}
+
+
+def params(**changes) -> DibaoParams:
+    block = {
+        "take_up": {
+            "max_rate": {"urban": fact(0.5), "rural": fact(0.5)},
+            "gap_scale": fact(0.3),
+            "outreach": fact(1.0),
+            "near_line_band": fact(0.2),
+            "near_line_rate": fact(0.0),
+        },
+        "assessment": {
+            "verification_strength": fact(1.0),
+            "error_sd": fact(0.4),
+            "underreporting": fact(0.2),
+            "asset_failure_share": {"urban": fact(0.0), "rural": fact(0.0)},
+        },
+        "review": {"rate": fact(1.0), "gradual_exit_months": fact(0)},
+        "benefit": {
+            "floor_share": fact(0.1),
+            "supplements": {
+                "elderly": {"age": 70, "share": fact(0.1)},
+                "child": {"age": 16, "share": fact(0.1)},
+                "severely_disabled": fact(0.2),
+                "seriously_ill": fact(0.2),
+            },
+        },
+    }
+    for path, value in changes.items():
+        node = block
+        *parents, last = path.split(".")
+        for key in parents:
+            node = node[key]
+        node[last] = value
+    return DibaoParams.model_validate(block)
+
+
+def tiny_city(incomes, members, ages=None, on=None) -> City:
+    """Households with the given per-capita incomes and sizes, all urban in one area."""
+    n = len(incomes)
+    hh_of_person = np.repeat(np.arange(n), members).astype(np.int32)
+    m = len(hh_of_person)
+    persons = Columns(
+        age=np.asarray(ages if ages is not None else [40] * m, dtype=np.int16),
+        sex=np.zeros(m, np.int8),
+        area=np.zeros(m, np.int8),
+        stratum=np.zeros(m, np.int8),
+        household=hh_of_person,
+        disability=np.zeros(m, np.int8),
+    )
+    households = Columns(area=np.zeros(n, np.int8), stratum=np.zeros(n, np.int8))
+    city = City(("a",), persons, households, weight=1.0, year=2016)
+    households.add("income_pc", np.asarray(incomes, dtype=float))
+    households.add("shock", np.zeros(n, np.int8), fresh=0)
+    dibao.init_dibao(city, params(), np.random.default_rng(0))
+    if on is not None:
+        households.dibao_on[:] = on
+        households.dibao_assessed_pc[:] = np.asarray(incomes, dtype=np.float32)
+    return city
+
+
+STANDARD = np.array([600.0, 400.0])  # yuan/person/month, urban and rural
+
+
+def test_benefit_by_hand():
+    # standard 600/month; assessed income 2,400/year = 200/month; 3 members:
+    # (600 - 200) × 3 = 1,200; supplements: one elderly (0.1) + one severely disabled (0.2)
+    # = 0.3 × 600 = 180; total 1,380 yuan/month
+    b = monthly_benefit(np.array([600.0]), np.array([2400.0]), np.array([3]), np.array([0.3]), 0.1)
+    assert b[0] == pytest.approx(1380.0)
+    # assessed 7,000/year = 583.33/month: the gap 16.67 is below the floor 0.1 × 600 = 60,
+    # so each of 2 members gets 60: 120 yuan/month
+    b = monthly_benefit(np.array([600.0]), np.array([7000.0]), np.array([2]), np.array([0.0]), 0.1)
+    assert b[0] == pytest.approx(120.0)
+
+
+def test_supplements_count_classified_members():
+    # household 0: ages 75, 10, 40 -> one elderly (0.1) and one child (0.1) = 0.2;
+    # household 1: ages 40, 40 -> none
+    city = tiny_city([1000.0, 1000.0], [3, 2], ages=[75, 10, 40, 40, 40])
+    city.persons.disability[4] = 1  # a grade-1 disabled member in household 1: 0.2
+    city.households.shock[0] = 2  # major illness in household 0: 0.2 more
+    units = dibao.supplement_units(city, params().benefit.supplements, 2016)
+    assert units == pytest.approx([0.4, 0.2])
+
+
+def test_take_up_rises_with_the_gap():
+    p = params().take_up
+    line = np.full(4, 7200.0)  # 600 × 12
+    income = np.array([0.0, 3600.0, 7000.0, 8000.0])
+    prob = application_probability(income, line, np.full(4, 0.5), p, 2016)
+    # gap 1.0: 0.5 × (1 - e^(-1/0.3)) = 0.4822; gap 0.5: 0.5 × (1 - e^(-0.5/0.3)) = 0.4056;
+    # gap 0.0278: 0.5 × (1 - e^(-0.0926)) = 0.0442; above the line, near_line_rate 0
+    assert prob == pytest.approx([0.48216, 0.40556, 0.04422, 0.0], abs=1e-4)
+    near = params(**{"take_up.near_line_rate": fact(0.05)}).take_up
+    assert application_probability(income, line, np.full(4, 0.5), near, 2016)[3] == 0.05
+    doubled = params(**{"take_up.outreach": fact(2.0)}).take_up
+    assert application_probability(income, line, np.full(4, 0.5), doubled, 2016)[
+        0
+    ] == pytest.approx(0.96433, abs=1e-5)
+
+
+def test_perfect_verification_sees_true_income():
+    a = params().assessment
+    income = np.array([1000.0, 5000.0])
+    assert dibao.assess(income, 1.0, a, 2016, np.random.default_rng(1)) == pytest.approx(income)
+    # with no verification, incomes are understated by 0.2 log points on average
+    big = np.full(200_000, 1000.0)
+    seen = dibao.assess(big, 0.0, a, 2016, np.random.default_rng(1))
+    assert np.log(seen / 1000.0).mean() == pytest.approx(-0.2, abs=0.005)
+    assert np.log(seen / 1000.0).std() == pytest.approx(0.4, abs=0.005)
+
+
+def test_poor_household_is_admitted_and_paid():
+    # income 1,200/year = 100/month, take-up certain (gap_scale tiny, max_rate 1)
+    p = params(**{"take_up.max_rate.urban": fact(1.0), "take_up.gap_scale": fact(1e-9)})
+    city = tiny_city([1200.0], [2])
+    result = dibao.step(city, p, STANDARD, 2016, np.random.default_rng(3))
+    assert result.entries[0] and result.recipients[0]
+    # (600 - 100) × 2 = 1,000 a month, from the entry month
+    assert result.benefit_month[0] == pytest.approx(1000.0)
+    assert 1 <= result.months_paid[0] <= 12
+    assert result.spending[0] == pytest.approx(1000.0 * result.months_paid[0])
+    assert not result.wrongly_included[0] and result.eligible[0]
+
+
+def test_review_removes_those_above_the_line():
+    # on dibao, income now 9,000/year > 7,200: reviewed and out, paid until the review month
+    city = tiny_city([9000.0, 3000.0], [1, 1], on=[True, True])
+    result = dibao.step(city, params(), STANDARD, 2016, np.random.default_rng(4))
+    assert result.exits.tolist() == [True, False]
+    assert result.recipients.tolist() == [False, True]
+    assert 0 <= result.months_paid[0] <= 11 and result.months_paid[1] == 12
+
+
+def test_gradual_exit_pays_on_and_carries_into_next_year():
+    p = params(**{"review.gradual_exit_months": fact(6)})
+    months = []
+    for seed in range(40):
+        city = tiny_city([9000.0], [1], on=[True])
+        result = dibao.step(city, p, STANDARD, 2016, np.random.default_rng(seed))
+        paid, left = result.months_paid[0], city.households.dibao_exit_left[0]
+        # review month r (1-12): paid r - 1 + 6 months in all, at most 12 this year
+        assert paid + left - 6 in range(0, 12)
+        assert result.recipients[0] == (left > 0)
+        assert not result.wrongly_included[0]  # a household in gradual exit is not an error
+        if left:
+            nxt = dibao.step(city, p, STANDARD, 2017, np.random.default_rng(seed))
+            assert nxt.months_paid[0] == left and not nxt.recipients[0]
+        months.append(paid)
+    assert min(months) == 6 and max(months) == 12
+
+
+def test_errors_with_weak_verification():
+    # no verification: incomes understated, so some above the line get in (inclusion error)
+    p = params(
+        **{
+            "assessment.verification_strength": fact(0.0),
+            "take_up.near_line_rate": fact(1.0),
+        }
+    )
+    n = 20_000
+    city = tiny_city(np.full(n, 7200 * 1.1), np.ones(n, dtype=int))
+    result = dibao.step(city, p, STANDARD, 2016, np.random.default_rng(5))
+    # all apply; assessed = 1.1 × e^u, u ~ N(-0.2, 0.4): admitted if u < ln(1/1.1) = -0.0953,
+    # P = Φ((-0.0953 + 0.2) / 0.4) = Φ(0.262) = 0.603
+    assert result.recipients.mean() == pytest.approx(0.603, abs=0.015)
+    assert (result.wrongly_included == result.recipients).all()
