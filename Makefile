@@ -1,7 +1,8 @@
 # simlib: two commands do all the set-up on a fresh machine.
 #   make run    create .venv, install simlib, run the baseline scenario into outputs/
 #   make test   the same set-up, then the tests
-# Other targets: make lab (JupyterLab on notebooks/), make lint, make clean.
+# Other targets: make test-quick (without the full-scale checks), make lab (JupyterLab on
+# notebooks/), make lint, make clean.
 
 SHELL := /bin/bash
 VENV := .venv
@@ -21,7 +22,7 @@ done; exit 1
 endef
 export FIND_PYTHON
 
-.PHONY: run test test-all lab lint clean venv
+.PHONY: run test test-quick lab lint clean venv
 
 venv: $(STAMP)
 
@@ -40,10 +41,10 @@ run: $(STAMP)
 	$(BIN)/simlib run params/baseline.yaml $(RUN_ARGS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q $(if $(SIMLIB_SLOW),,-m "not slow")
-
-test-all: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+test-quick: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
 
 lab: $(STAMP)
 	$(BIN)/python -m ipykernel install --sys-prefix --name simlib --display-name "simlib (.venv)" >/dev/null

@@ -73,7 +73,7 @@ METRICS = [
         "Dibao standard, mean over the year",
         "低保标准(年内平均)",
     ),
-    Metric("dibao_spending", "yuan", "sum", "Dibao spending", "低保资金支出"),
+    Metric("dibao_spending", "yuan/year", "sum", "Dibao spending", "低保资金支出"),
     Metric(
         "dibao_avg_benefit_month",
         "yuan/person/month",

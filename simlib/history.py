@@ -44,19 +44,7 @@ REQUIRED_COLUMNS = (
     "source_url",
     "note",
 )
-COLUMNS = (
-    "year",
-    "area",
-    "indicator",
-    "value",
-    "unit",
-    "status",
-    "source_publication",
-    "source_url",
-    "note",
-    "file",
-    "line",
-)
+COLUMNS = ("year", "area", *REQUIRED_COLUMNS[1:], "file", "line")
 
 UNITS: dict[str, tuple[float, str]] = {
     # unit in the files: (factor to the canonical unit, canonical unit)

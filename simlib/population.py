@@ -91,36 +91,40 @@ class City:
 # --- parameters ------------------------------------------------------------------------
 
 
-class ShareByAge(Strict):
-    """A share by age band; ``age_from`` is the first age of each band (the first is 0)."""
+class _ByAgeBand(Strict):
+    """Values by age band; ``age_from`` is the first age of each band (the first is 0)."""
 
     age_from: list[int] = Field(min_length=1)
+
+    def _fact(self) -> Fact:
+        raise NotImplementedError
+
+    @model_validator(mode="after")
+    def _bands(self) -> _ByAgeBand:
+        _check_bands(self.age_from, self._fact())
+        return self
+
+    def at_ages(self, ages: np.ndarray, year: int) -> np.ndarray:
+        values = np.asarray(self._fact().at(year), dtype=float)
+        return values[np.searchsorted(self.age_from, ages, side="right") - 1]
+
+
+class ShareByAge(_ByAgeBand):
+    """A share by age band."""
+
     share: Fact[list[Share]]
 
-    @model_validator(mode="after")
-    def _bands(self) -> ShareByAge:
-        _check_bands(self.age_from, self.share)
-        return self
-
-    def at_ages(self, ages: np.ndarray, year: int) -> np.ndarray:
-        values = np.asarray(self.share.at(year), dtype=float)
-        return values[np.searchsorted(self.age_from, ages, side="right") - 1]
+    def _fact(self) -> Fact:
+        return self.share
 
 
-class WeightByAge(Strict):
-    """Relative weights by age band; ``age_from`` as in :class:`ShareByAge`."""
+class WeightByAge(_ByAgeBand):
+    """Relative weights by age band."""
 
-    age_from: list[int] = Field(min_length=1)
     weight: Fact[list[NonNegative]]
 
-    @model_validator(mode="after")
-    def _bands(self) -> WeightByAge:
-        _check_bands(self.age_from, self.weight)
-        return self
-
-    def at_ages(self, ages: np.ndarray, year: int) -> np.ndarray:
-        values = np.asarray(self.weight.at(year), dtype=float)
-        return values[np.searchsorted(self.age_from, ages, side="right") - 1]
+    def _fact(self) -> Fact:
+        return self.weight
 
 
 def _check_bands(age_from: list[int], fact: Fact) -> None:

@@ -17,7 +17,7 @@ from pydantic import Field, model_validator
 from simlib.demography import DemographyParams
 from simlib.dibao import DibaoParams
 from simlib.economy import EconomyParams
-from simlib.facts import Strict
+from simlib.facts import Fact, Strict
 from simlib.incomes import IncomeParams
 from simlib.parameters import Tree, load_tree, parameter_hash, validate
 from simlib.population import PopulationParams
@@ -79,16 +79,29 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _areas_everywhere(self) -> Scenario:
+        """Every block that is given by area names exactly the scenario's areas."""
         codes = set(self.areas)
-        missing_income = codes - set(self.income.area_relative_income)
-        if missing_income:
-            raise ValueError(
-                f"income.area_relative_income lacks the areas {sorted(missing_income)}"
-            )
-        extra = set(self.income.area_relative_income) - codes
-        if extra:
-            raise ValueError(f"income.area_relative_income names unknown areas {sorted(extra)}")
+        by_area = {
+            "population.census_codes": [self.population.census_codes],
+            "income.area_relative_income": [self.income.area_relative_income],
+            "demography.migration.net_rate": _dated(self.demography.migration.net_rate),
+            "demography.migration.elder_net_rate": _dated(self.demography.migration.elder_net_rate),
+            "demography.household_formation.rate": _dated(self.demography.household_formation.rate),
+        }
+        for key, mappings in by_area.items():
+            for mapping in mappings:
+                missing, unknown = codes - set(mapping), set(mapping) - codes
+                if missing or unknown:
+                    raise ValueError(
+                        f"{key} must give every area of `areas` and no other: "
+                        f"missing {sorted(missing)}, unknown {sorted(unknown)}"
+                    )
         return self
+
+
+def _dated(fact: Fact) -> list:
+    """Every value of a fact, dated or not."""
+    return [fact.value] if fact.values is None else list(fact.values.values())
 
 
 class LoadedScenario:

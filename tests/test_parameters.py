@@ -186,3 +186,10 @@ def test_an_error_in_the_parent_names_the_parent(tmp_path):
     with pytest.raises(ParameterError) as e:
         load_scenario(tmp_path / "child.yaml")
     assert str(e.value).startswith(f"{tmp_path / 'parent.yaml'}: income.persistence.value")
+
+
+def test_blocks_given_by_area_must_name_every_area(scenario_file, capsys):
+    path = scenario_file("areas:\n  extra: {name: {en: Extra, zh: 新区}}\n")
+    code, err = validate_exit(path, capsys)
+    assert code == 2
+    assert "must give every area of `areas`" in err and "missing ['extra']" in err
