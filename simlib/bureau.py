@@ -7,7 +7,8 @@ DESIGN §2 (agents).  The bureau is a Mesa agent.  Each year it
   year's prices as far as it sees them, the budget revenue, and last year's
   caseload and relief spending;
 * runs dibao (:mod:`simlib.dibao`): reviews, the means test, the benefits;
-* pays the temporary price subsidy to recipients when the price linkage holds.
+* pays the temporary price subsidy to dibao recipients and destitute persons when
+  the price linkage holds.
 
 It remembers last year's caseload and spending, which the fiscal-cap rule needs.
 """
@@ -33,6 +34,7 @@ from simlib.standards import (
 
 if TYPE_CHECKING:
     from simlib.dibao import DibaoParams, DibaoYear
+    from simlib.tekun import TekunYear
 
 PRICE_DRIVERS = ("cpi", "cpi_food", "necessities")
 
@@ -96,34 +98,49 @@ class Bureau(mesa.Agent):
 
     # --- dibao and the price subsidy ------------------------------------------------
 
-    def administer_dibao(self, city: City, year: int, mean_standard: Stratified) -> DibaoYear:
-        """Reviews, applications, the means test and benefits for the year."""
-        result = dibao.step(
+    def administer_dibao(
+        self, city: City, year: int, mean_standard: Stratified, members: np.ndarray
+    ) -> DibaoYear:
+        """Reviews, applications, the means test and benefits for the year.
+
+        ``members``: the members of each household that dibao counts (destitute
+        persons are supported apart).
+        """
+        return dibao.step(
             city,
             self.dibao_params,
             np.array([mean_standard.urban, mean_standard.rural]),
             year,
             self.model.rng,
+            members,
         )
-        return result
 
-    def price_subsidies(self, city: City, year_result: DibaoYear) -> np.ndarray:
-        """The price subsidy paid to each dibao household this year (yuan)."""
+    def price_subsidies(
+        self, city: City, dibao_year: DibaoYear, destitute: TekunYear
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The price subsidy paid this year: per dibao household, and per destitute person."""
         decision = self.decision
+        households = np.zeros(len(city.households))
+        persons = np.zeros(len(city.persons))
         if decision is None or decision.subsidy_months == 0:
-            return np.zeros(len(city.households))
+            return households, persons
         amount = np.array([decision.subsidy_amount.urban, decision.subsidy_amount.rural])
-        return price_subsidy.payments(
-            year_result.months_paid,
-            city.members(),
-            city.households.stratum,
-            decision.subsidy_months,
+        months = decision.subsidy_months
+        households = price_subsidy.payments(
+            dibao_year.months_paid, dibao_year.members, city.households.stratum, months, amount
+        )
+        persons = price_subsidy.payments(
+            destitute.months_paid,
+            np.ones(len(city.persons)),
+            city.persons.stratum,
+            months,
             amount,
         )
+        return households, persons
 
     def remember(self, city: City, year_result: DibaoYear, relief_spending: float) -> None:
         """Keep last year's caseload (persons, by stratum) and relief spending."""
-        members = city.members()
+        members = year_result.members
         on = year_result.recipients
         persons = (
             np.bincount(city.households.stratum[on], weights=members[on], minlength=2) * city.weight

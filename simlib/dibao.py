@@ -167,6 +167,7 @@ class DibaoParams(Strict):
 class DibaoYear:
     """What happened to each household this year (arrays aligned with households)."""
 
+    members: np.ndarray  # members counted for dibao (destitute members are supported apart)
     months_paid: np.ndarray
     benefit_month: np.ndarray
     spending: np.ndarray
@@ -248,14 +249,19 @@ def step(
     standard_month: np.ndarray,
     year: int,
     rng: np.random.Generator,
+    members: np.ndarray | None = None,
 ) -> DibaoYear:
     """One year of dibao: gradual exits run out, reviews, applications, benefits.
 
     ``standard_month`` is the month-weighted mean standard of the year by stratum
-    (yuan/person/month).
+    (yuan/person/month); ``members`` the members of each household that dibao
+    counts (all of them by default).  A household with none cannot claim: it
+    leaves at its review.
     """
     hh = city.households
     n = len(hh)
+    members = city.members() if members is None else members
+    can_claim = members > 0
     standard = standard_month[hh.stratum]
     line = 12.0 * standard
     income = hh.income_pc
@@ -272,10 +278,10 @@ def step(
 
     # Review of regular recipients (dynamic management).
     regular = on_at_start & ~in_exit
-    reviewed = regular & (rng.random(n) < float(params.review.rate.at(year)))
+    reviewed = regular & ((rng.random(n) < float(params.review.rate.at(year))) | ~can_claim)
     reassessed = assess(income, v, params.assessment, year, rng)
     assets_found = hh.asset_fail & (rng.random(n) < v)
-    fails = reviewed & ((reassessed >= line) | assets_found)
+    fails = reviewed & ((reassessed >= line) | assets_found | ~can_claim)
     passes = reviewed & ~fails
     hh.dibao_assessed_pc[passes] = reassessed[passes]
     months[regular & ~fails] = 12
@@ -287,8 +293,10 @@ def step(
 
     # Applications and the means test.
     max_rate = params.take_up.max_rate.pair(year)[hh.stratum]
-    applies = ~on_at_start & (
-        rng.random(n) < application_probability(income, line, max_rate, params.take_up, year)
+    applies = (
+        ~on_at_start
+        & can_claim
+        & (rng.random(n) < application_probability(income, line, max_rate, params.take_up, year))
     )
     assessed = assess(income, v, params.assessment, year, rng)
     admitted = applies & (assessed < line) & ~(hh.asset_fail & (rng.random(n) < v))
@@ -300,14 +308,15 @@ def step(
     benefit = monthly_benefit(
         standard,
         hh.dibao_assessed_pc,
-        city.members(),
+        members,
         supplement_units(city, params.benefit.supplements, year),
         float(params.benefit.floor_share.at(year)),
     )
     benefit = np.where(months > 0, benefit, 0.0)
-    eligible = (income < line) & ~hh.asset_fail
+    eligible = (income < line) & ~hh.asset_fail & can_claim
     recipients = hh.dibao_on.copy()
     return DibaoYear(
+        members=members,
         months_paid=months,
         benefit_month=benefit,
         spending=months * benefit,

@@ -74,3 +74,31 @@ def save(fig: Figure, folder: str | Path | None, name: str) -> Path | None:
     path = Path(folder) / f"{name}.png"
     fig.savefig(path, dpi=120)
     return path
+
+
+def by_area(
+    summary: pd.DataFrame,
+    series: Sequence[tuple[str, str, str]],
+    areas: Sequence[str],
+    title: str,
+    ylabel: str,
+    scale: float = 1.0,
+) -> Figure:
+    """Small multiples, one panel per area (and the city): each of ``series`` is
+    (metric, label, colour), drawn with its 5-95% band, both strata together."""
+    panels = [*areas, "all"]
+    cols = 3
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(11, 3.0 * rows), sharex=True, squeeze=False)
+    for ax, area in zip(axes.ravel(), panels, strict=False):
+        for metric, label, colour in series:
+            fan(ax, summary, metric, area=area, label=label, colour=colour, scale=scale)
+        ax.set_title(area)
+        ax.grid(alpha=0.3)
+    for ax in axes.ravel()[len(panels) :]:
+        ax.set_visible(False)
+    axes[0, 0].set_ylabel(ylabel)
+    axes[0, 0].legend(frameon=False, fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -1,22 +1,26 @@
 """The city model: a Mesa model whose step is one calendar year (DESIGN §2).
 
 The model owns the randomness (Mesa's seeded ``rng``), the synthetic city (persons
-and households as columns), the bureau agent, and Mesa's data collection.  Its
-``step`` reads as the year's stages in order:
+and households as columns), the agents (the bureau and the care homes), and
+Mesa's data collection.  Its ``step`` reads as the year's stages in order:
 
 1. economy: this year's drivers (read by the bureau from the scenario's path);
 2. standards: the bureau adjusts the dibao standards;
-3. demography: ageing, deaths, births, migration, households formed and dissolved;
+3. demography: deaths (raised for dependent elders), ageing, births, migration,
+   households formed and dissolved;
 4. incomes and shocks;
-5-6. means test and benefits: dibao, and the price subsidy when prices trigger it.
+5-6. means tests and benefits: destitute persons identified and supported, dibao
+   for the other members, the price subsidy when prices trigger it;
+7. elderly care: elders' health moves on, new beds open, elders seek beds and the
+   homes admit them by priority.
 
-Elderly care (7) and the other programmes and the ledger (8) come in later issues;
-each will add its stage here and its metrics to ``self.metrics``.
+The ledger (8) comes with the budget issue; each new stage adds its call here and
+its metrics to ``METRICS``.
 
 Before the first simulated year the model builds the city at the end of the base
-year and lets dibao run ``burn_in_years`` times at base-year conditions, so that
-the caseload at the start is a stock built by the same flows as later (the
-bureau's first year is not a year of mass enrolment).
+year and lets destitute support and dibao run ``burn_in_years`` times at
+base-year conditions, so that the caseloads at the start are stocks built by the
+same flows as later; the homes start with the base year's residents.
 """
 
 from __future__ import annotations
@@ -24,16 +28,33 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from simlib import demography, dibao, incomes, price_subsidy
+from simlib import (
+    demography,
+    dibao,
+    elderly_care,
+    health,
+    incomes,
+    institutions,
+    price_subsidy,
+    tekun,
+)
 from simlib.bureau import Bureau
 from simlib.economy import Drivers, build_drivers
 from simlib.metrics import CITY_METRICS, Metric
-from simlib.population import STRATA, build_city
+from simlib.population import build_city
+from simlib.records import YearOutcome, record
 from simlib.scenario import Scenario
 from simlib.standards import Stratified
 
 FIRST_DRIVER_YEAR = 2010
-METRICS: list[Metric] = [*CITY_METRICS, *dibao.METRICS, *price_subsidy.METRICS]
+METRICS: list[Metric] = [
+    *CITY_METRICS,
+    *dibao.METRICS,
+    *price_subsidy.METRICS,
+    *tekun.METRICS,
+    *health.METRICS,
+    *elderly_care.METRICS,
+]
 """Every metric the model reports, in report order."""
 
 
@@ -49,11 +70,18 @@ class CityModel(mesa.Model):
     ) -> None:
         super().__init__(rng=rng)
         self.params = params
+        self.scale = scale
         self.year = params.years.base_year
         self.drivers = drivers or build_drivers(
             params.economy, min(FIRST_DRIVER_YEAR, self.year - 1), params.years.end_year + 1
         )
         self.city = build_city(params.population, params.area_codes, self.year, scale, self.rng)
+        self.health = health.build_health(
+            params.health, self.city, self.year, mortality=params.demography.mortality
+        )
+        self.homes = institutions.build_homes(
+            self, params.institutions, params.area_codes, self.year
+        )
         self.bureau = Bureau(self, params.standards, params.programmes.dibao, self.drivers)
         self.metrics = METRICS
         self.cells: dict[str, np.ndarray] = {}
@@ -65,17 +93,31 @@ class CityModel(mesa.Model):
     # --- set-up -------------------------------------------------------------------
 
     def _start(self) -> None:
-        """Incomes, dibao columns and the dibao caseload at the end of the base year."""
-        year = self.year
-        incomes.init_incomes(self.city, self.params.income, self._dispinc(year), self.rng)
-        dibao.init_dibao(self.city, self.params.programmes.dibao, self.rng)
+        """Every column, the caseloads and the residents at the end of the base year."""
+        year, city, p = self.year, self.city, self.params
+        self.health.init_states(city, self.rng)
+        tekun.init_tekun(city, p.programmes.tekun, self.rng)
+        elderly_care.init_care(city)
+        incomes.init_incomes(city, p.income, self._dispinc(year), self.rng)
+        dibao.init_dibao(city, p.programmes.dibao, self.rng)
         standards = self.bureau.set_initial_standards(year)
-        for _ in range(self.params.programmes.dibao.burn_in_years):
-            incomes.update_incomes(
-                self.city, self.params.income, self._dispinc(year), year, self.rng
-            )
-            result = self.bureau.administer_dibao(self.city, year, standards)
-        self.bureau.remember(self.city, result, float(result.spending.sum()) * self.city.weight)
+        for _ in range(p.programmes.dibao.burn_in_years):
+            incomes.update_incomes(city, p.income, self._dispinc(year), year, self.rng)
+            supported = self._support_destitute(standards, standards, year)
+            result = self._administer_dibao(year, standards)
+        relief = float(result.spending.sum() + supported.spending.sum()) * city.weight
+        self.bureau.remember(city, result, relief)
+        elderly_care.fill_at_start(
+            city,
+            self.homes,
+            p.programmes.elderly_care,
+            year,
+            self.rng,
+            self.scale,
+            self._person_income_month(year),
+            self._poor(result, standards, year),
+            tekun.needs_placement(city),
+        )
 
     def raw_names(self) -> list[str]:
         names: list[str] = []
@@ -86,26 +128,46 @@ class CityModel(mesa.Model):
     def _reporter(self, name: str):
         return lambda model: model.cells[name]
 
-    def _dispinc(self, year: int) -> tuple[float, float]:
-        d = self.drivers
-        return d.value("dispinc_pc_urban", year), d.value("dispinc_pc_rural", year)
-
     # --- the year -------------------------------------------------------------------
 
     def step(self) -> None:
         """One calendar year."""
-        year = self.year + 1
+        year, city, p = self.year + 1, self.city, self.params
         decision = self.bureau.adjust_standards(year)  # 1 economy, 2 standards
-        demography.step(self.city, self.params.demography, year, self.rng)  # 3
-        incomes.update_incomes(  # 4
-            self.city, self.params.income, self._dispinc(year), year, self.rng
+        multiplier = self.health.mortality_multiplier(city, year)
+        demography.step(city, p.demography, year, self.rng, multiplier)  # 3
+        incomes.update_incomes(city, p.income, self._dispinc(year), year, self.rng)  # 4
+        supported = self._support_destitute(decision.new, decision.annual_mean, year)  # 5-6
+        dibao_year = self._administer_dibao(year, decision.annual_mean)
+        household_subsidy, person_subsidy = self.bureau.price_subsidies(city, dibao_year, supported)
+        self.health.transition(city, year, self.rng)  # 7
+        self.homes, construction = institutions.build_pipeline(
+            self,
+            self.homes,
+            p.institutions,
+            p.area_codes,
+            year,
+            occupied=institutions.occupancy(city.persons.institution, len(self.homes)),
+            scale=self.scale,
         )
-        dibao_year = self.bureau.administer_dibao(self.city, year, decision.annual_mean)  # 5-6
-        subsidy = self.bureau.price_subsidies(self.city, dibao_year)
-        relief = float(dibao_year.spending.sum() + subsidy.sum()) * self.city.weight
-        self.bureau.remember(self.city, dibao_year, relief)
+        care = self._elderly_care(year, dibao_year, decision.annual_mean)
+        relief = dibao_year.spending.sum() + supported.spending.sum()
+        relief += household_subsidy.sum() + person_subsidy.sum()
+        self.bureau.remember(city, dibao_year, float(relief) * city.weight)
         self.year = year
-        self.cells = self._cells(dibao_year, subsidy)
+        self.cells = record(
+            city,
+            self.homes,
+            YearOutcome(
+                decision,
+                dibao_year,
+                household_subsidy,
+                supported,
+                person_subsidy,
+                care,
+                construction,
+            ),
+        )
         self.datacollector.collect(self)
 
     def run(self) -> None:
@@ -113,52 +175,63 @@ class CityModel(mesa.Model):
         while self.year < self.params.years.end_year:
             self.step()
 
-    # --- recording ------------------------------------------------------------------
+    # --- stages ---------------------------------------------------------------------
 
-    def _cells(self, d: dibao.DibaoYear, subsidy: np.ndarray) -> dict[str, np.ndarray]:
-        """This year's raw quantities per area × stratum, weighted to the whole city."""
+    def _support_destitute(
+        self, december: Stratified, mean: Stratified, year: int
+    ) -> tekun.TekunYear:
+        return tekun.step(
+            self.city, self.params.programmes.tekun, _pair(december), _pair(mean), year, self.rng
+        )
+
+    def _administer_dibao(self, year: int, mean: Stratified) -> dibao.DibaoYear:
+        return self.bureau.administer_dibao(
+            self.city, year, mean, tekun.members_not_supported(self.city)
+        )
+
+    def _elderly_care(
+        self, year: int, dibao_year: dibao.DibaoYear, mean: Stratified
+    ) -> elderly_care.CareYear:
         city = self.city
-        n_cells = len(city.area_codes) * len(STRATA)
-        shape = (len(city.area_codes), len(STRATA))
-        hh_cell = incomes.cell_index(city)
-        p_cell = incomes.cell_index(city, "persons")
-        age = city.persons.age
-        members = city.members()
+        params = self.params.programmes
+        p = city.persons
+        asking = p.tekun & (p.adl == 0) & (p.institution < 0) & (p.age >= 60)
+        asking &= self.rng.random(len(p)) < float(params.tekun.concentrated_request_rate.at(year))
+        return elderly_care.step(
+            city,
+            self.homes,
+            params.elderly_care,
+            year,
+            self.rng,
+            self.scale,
+            self._person_income_month(year),
+            self._poor(dibao_year, mean, year),
+            tekun.needs_placement(city),
+            asking,
+        )
 
-        def households(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-            w = mask if weights is None else np.where(mask, weights, 0.0)
-            return np.bincount(hh_cell, weights=w, minlength=n_cells).reshape(shape)
+    # --- what the stages read -------------------------------------------------------------
 
-        def persons(mask: np.ndarray) -> np.ndarray:
-            return np.bincount(p_cell, weights=mask, minlength=n_cells).reshape(shape)
+    def _dispinc(self, year: int) -> tuple[float, float]:
+        d = self.drivers
+        return d.value("dispinc_pc_urban", year), d.value("dispinc_pc_rural", year)
 
-        decision = self.bureau.decision
-        assert decision is not None
-        by_stratum = np.ones(shape)
-        raw = {
-            "population": persons(np.ones(len(age), dtype=bool)),
-            "households": households(np.ones(len(members), dtype=bool)),
-            "elderly_60p": persons(age >= 60),
-            "elderly_65p": persons(age >= 65),
-            "elderly_80p": persons(age >= 80),
-            "dibao_persons": households(d.recipients, members),
-            "dibao_households": households(d.recipients),
-            "dibao_regular_households": households(
-                d.recipients & (city.households.dibao_exit_left == 0)
-            ),
-            "dibao_wrongly_included": households(d.wrongly_included),
-            "dibao_eligible_households": households(d.eligible),
-            "dibao_eligible_left_out": households(d.eligible & ~d.recipients),
-            "dibao_entries": households(d.entries),
-            "dibao_exits": households(d.exits),
-            "dibao_spending": households(np.ones(len(members), dtype=bool), d.spending),
-            "price_subsidy_spending": households(np.ones(len(members), dtype=bool), subsidy),
-        }
-        raw = {k: v * city.weight for k, v in raw.items()}
-        raw["dibao_standard_month"] = by_stratum * _pair(decision.new)
-        raw["dibao_standard_mean_month"] = by_stratum * _pair(decision.annual_mean)
-        raw["price_subsidy_months"] = by_stratum * float(decision.subsidy_months)
-        return raw
+    def _person_income_month(self, year: int) -> np.ndarray:
+        """Each person's monthly income: the household's per capita, or the stratum's mean
+        for persons outside family households."""
+        p, h = self.city.persons, self.city.households
+        mean = np.array(self._dispinc(year)) / 12.0
+        in_family = p.household >= 0
+        own = h.income_pc[np.maximum(p.household, 0)] / 12.0
+        return np.where(in_family, own, mean[p.stratum])
+
+    def _poor(self, dibao_year: dibao.DibaoYear, mean: Stratified, year: int) -> np.ndarray:
+        """Persons on dibao, or in a household below the low-income line."""
+        p, h = self.city.persons, self.city.households
+        multiple = float(self.params.programmes.elderly_care.low_income_multiple.at(year))
+        low = h.income_pc < multiple * 12.0 * _pair(mean)[h.stratum]
+        hh = np.maximum(p.household, 0)
+        return (p.household >= 0) & (dibao_year.recipients[hh] | low[hh])
 
     def raw_results(self) -> dict[str, np.ndarray]:
         """Every raw quantity as an array (year, area, stratum) over the simulated years."""

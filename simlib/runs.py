@@ -29,6 +29,7 @@ from simlib.model import FIRST_DRIVER_YEAR, METRICS, CityModel
 from simlib.parameters import dump_yaml
 from simlib.results import metric_arrays, summarise, tidy
 from simlib.scenario import LoadedScenario, load_scenario
+from simlib.targets import evaluate as evaluate_targets
 
 DEFAULT_SEED = 20160101
 PACKAGES = ("simlib", "mesa", "numpy", "scipy", "pandas", "statsmodels", "pydantic", "pyarrow")
@@ -44,6 +45,7 @@ class RunResult:
     scale: float
     table: pd.DataFrame
     summary: pd.DataFrame
+    targets: pd.DataFrame
     drivers: Drivers
     timings: list[dict[str, float]] = field(default_factory=list)
 
@@ -70,6 +72,7 @@ class RunResult:
                 run_dir / "summary.parquet", lambda p: self.summary.to_parquet(p, index=False)
             ),
             write_atomic(run_dir / "summary.csv", lambda p: self.summary.to_csv(p, index=False)),
+            write_atomic(run_dir / "targets.csv", lambda p: self.targets.to_csv(p, index=False)),
             write_atomic(
                 run_dir / "drivers.csv", lambda p: self.drivers.table().to_csv(p, index=False)
             ),
@@ -167,6 +170,7 @@ def run_scenario(
         scale=scale,
         table=table,
         summary=summarise(table),
+        targets=evaluate_targets(table, p.plan_targets),
         drivers=drivers,
         timings=timings,
     )

@@ -17,11 +17,16 @@ from pydantic import Field, model_validator
 from simlib.demography import DemographyParams
 from simlib.dibao import DibaoParams
 from simlib.economy import EconomyParams
+from simlib.elderly_care import ElderlyCareParams
 from simlib.facts import Fact, Strict
+from simlib.health import HealthParams
 from simlib.incomes import IncomeParams
+from simlib.institutions import InstitutionsParams
 from simlib.parameters import Tree, load_tree, parameter_hash, validate
 from simlib.population import PopulationParams
 from simlib.standards import StandardsParams
+from simlib.targets import PlanTarget
+from simlib.tekun import TekunParams
 
 
 class Names(Strict):
@@ -60,6 +65,8 @@ class Programmes(Strict):
     """One block per programme; a new programme adds its block here."""
 
     dibao: DibaoParams
+    tekun: TekunParams
+    elderly_care: ElderlyCareParams
 
 
 class Scenario(Strict):
@@ -68,10 +75,13 @@ class Scenario(Strict):
     areas: dict[str, Area] = Field(min_length=1)
     population: PopulationParams
     demography: DemographyParams
+    health: HealthParams
     income: IncomeParams
     economy: EconomyParams
     standards: StandardsParams
+    institutions: InstitutionsParams
     programmes: Programmes
+    plan_targets: list[PlanTarget] = Field(default_factory=list)
 
     @property
     def area_codes(self) -> tuple[str, ...]:

@@ -22,11 +22,11 @@ def baseline():
 
 @pytest.fixture
 def scenario_file(tmp_path):
-    """Write a scenario that extends the baseline with ``text``; returns its path."""
+    """Write a scenario that extends the baseline (or ``parent``) with ``text``; its path."""
 
-    def write(text: str, name: str = "scenario.yaml") -> Path:
+    def write(text: str, name: str = "scenario.yaml", parent: Path = BASELINE) -> Path:
         path = tmp_path / name
-        path.write_text(f"extends: {BASELINE}\n{text}", encoding="utf-8")
+        path.write_text(f"extends: {parent}\n{text}", encoding="utf-8")
         return path
 
     return write

@@ -90,6 +90,8 @@ def test_a_run_writes_its_folder(tmp_path, capsys):
         "scenario.html",
         "dibao_persons.png",
         "dibao_standard.png",
+        "beds_by_area.png",
+        "targets.csv",
     } <= names
     assert not [n for n in names if n.startswith(".") or ".tmp" in n]
     manifest = json.loads((run / "manifest.json").read_text())
@@ -98,6 +100,9 @@ def test_a_run_writes_its_folder(tmp_path, capsys):
     assert len(manifest["parameter_hash"]) == 16 and manifest["versions"]["mesa"].startswith("3.5")
     results = pd.read_parquet(run / "results.parquet")
     assert sorted(results.replicate.unique()) == [0, 1]
+    targets = pd.read_csv(run / "targets.csv")
+    assert list(targets.columns) == ["target", "year", "value", "threshold", "status"]
+    assert len(targets) == 3
     assert results.year.min() == 2016 and results.year.max() == 2030
     summary = pd.read_csv(run / "summary.csv")
     assert len(summary) == len(results) // 2

@@ -1,0 +1,117 @@
+"""What the model records each year: raw quantities per area × stratum cell.
+
+Persons are counted in the cell they belong to, households in theirs, and beds,
+occupancy and the money paid to institutions in the cell of the institution (so
+that occupied beds never exceed beds in any cell).  Counts of simulated persons
+and the money paid to them are multiplied by the city's weight (1 / scale); beds
+and construction spending are real figures already.  The published metrics are
+made from these by :mod:`simlib.metrics`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simlib.dibao import DibaoYear
+from simlib.elderly_care import CareYear
+from simlib.institutions import CareHome, beds_by_cell, occupancy
+from simlib.population import STRATA, City
+from simlib.standards import StandardDecision, Stratified
+from simlib.tekun import TekunYear
+
+
+@dataclass
+class YearOutcome:
+    """Everything the year's stages produced that the records need."""
+
+    decision: StandardDecision
+    dibao: DibaoYear
+    household_subsidy: np.ndarray  # price subsidy per household (yuan, simulated)
+    tekun: TekunYear
+    person_subsidy: np.ndarray  # price subsidy per person (destitute persons)
+    care: CareYear
+    construction: np.ndarray  # construction spending per area × stratum (yuan, real)
+
+
+class Cells:
+    """Sums per area × stratum cell of the city's persons, households and homes."""
+
+    def __init__(self, city: City, homes: list[CareHome]) -> None:
+        self.n_areas = len(city.area_codes)
+        self.shape = (self.n_areas, len(STRATA))
+        self.size = self.n_areas * len(STRATA)
+        p, h = city.persons, city.households
+        self.person = p.area.astype(np.int64) * 2 + p.stratum
+        self.household = h.area.astype(np.int64) * 2 + h.stratum
+        self.home = np.array([hm.area * 2 + hm.stratum for hm in homes], dtype=np.int64)
+
+    def _sum(self, cell: np.ndarray, weights) -> np.ndarray:
+        w = np.asarray(weights, dtype=float)
+        return np.bincount(cell, weights=w, minlength=self.size).reshape(self.shape)
+
+    def persons(self, values) -> np.ndarray:
+        return self._sum(self.person, values)
+
+    def households(self, values) -> np.ndarray:
+        return self._sum(self.household, values)
+
+    def homes(self, values) -> np.ndarray:
+        return self._sum(self.home, values)
+
+    def by_stratum(self, pair: Stratified | np.ndarray) -> np.ndarray:
+        values = np.array([pair.urban, pair.rural]) if isinstance(pair, Stratified) else pair
+        return np.ones(self.shape) * np.asarray(values, dtype=float)
+
+
+def record(city: City, homes: list[CareHome], year: YearOutcome) -> dict[str, np.ndarray]:
+    """This year's raw quantities per area × stratum, for the whole city."""
+    c = Cells(city, homes)
+    p, h = city.persons, city.households
+    members = city.members()
+    d, t, care = year.dibao, year.tekun, year.care
+    old = p.age >= 60
+    placed = p.institution >= 0
+    weighted = {
+        "population": c.persons(np.ones(len(p))),
+        "households": c.households(members > 0),
+        "elderly_60p": c.persons(old),
+        "elderly_65p": c.persons(p.age >= 65),
+        "elderly_80p": c.persons(p.age >= 80),
+        "dibao_persons": c.households(np.where(d.recipients, d.members, 0)),
+        "dibao_households": c.households(d.recipients),
+        "dibao_regular_households": c.households(d.recipients & (h.dibao_exit_left == 0)),
+        "dibao_wrongly_included": c.households(d.wrongly_included),
+        "dibao_eligible_households": c.households(d.eligible),
+        "dibao_eligible_left_out": c.households(d.eligible & ~d.recipients),
+        "dibao_entries": c.households(d.entries),
+        "dibao_exits": c.households(d.exits),
+        "dibao_spending": c.households(d.spending),
+        "price_subsidy_spending": c.households(year.household_subsidy)
+        + c.persons(year.person_subsidy),
+        "tekun_persons": c.persons(t.supported),
+        "tekun_concentrated": c.persons(t.supported & placed),
+        "tekun_scattered": c.persons(t.supported & ~placed),
+        "tekun_not_selfcaring_unplaced": c.persons(t.supported & (p.adl >= 1) & ~placed),
+        "tekun_spending": c.persons(t.spending),
+        "dependent_elders": c.persons(old & (p.adl >= 1)),
+        "dependent_partly": c.persons(old & (p.adl == 1)),
+        "dependent_fully": c.persons(old & (p.adl == 2)),
+        "bed_seekers": c.persons(care.seekers),
+        "waiting_list": c.persons(care.waiting),
+        "beds_occupied": c.homes(occupancy(p.institution, len(homes))),
+        "care_subsidy_spending": c.homes(care.subsidy_spending),
+    }
+    raw = {k: v * city.weight for k, v in weighted.items()}
+    beds, nursing = beds_by_cell(homes, c.n_areas)
+    raw |= {
+        "beds": np.asarray(beds, dtype=float),
+        "nursing_beds": np.asarray(nursing, dtype=float),
+        "bed_construction_spending": np.asarray(year.construction, dtype=float),
+        "dibao_standard_month": c.by_stratum(year.decision.new),
+        "dibao_standard_mean_month": c.by_stratum(year.decision.annual_mean),
+        "price_subsidy_months": c.by_stratum(np.full(2, float(year.decision.subsidy_months))),
+        "tekun_basic_standard_month": c.by_stratum(t.basic_standard),
+    }
+    return raw
