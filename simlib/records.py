@@ -47,9 +47,13 @@ class Cells:
         self.household = h.area.astype(np.int64) * 2 + h.stratum
         self.home = np.array([hm.area * 2 + hm.stratum for hm in homes], dtype=np.int64)
 
-    def _sum(self, cell: np.ndarray, weights) -> np.ndarray:
-        w = np.asarray(weights, dtype=float)
-        return np.bincount(cell, weights=w, minlength=self.size).reshape(self.shape)
+    def _sum(self, cell: np.ndarray, values) -> np.ndarray:
+        values = np.asarray(values)
+        if values.dtype == bool:  # a count: cheaper to select than to weight
+            counts = np.bincount(cell[values], minlength=self.size)
+        else:
+            counts = np.bincount(cell, weights=values.astype(float), minlength=self.size)
+        return counts.reshape(self.shape).astype(float)
 
     def persons(self, values) -> np.ndarray:
         return self._sum(self.person, values)

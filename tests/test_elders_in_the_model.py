@@ -62,8 +62,11 @@ def test_plan_targets_are_judged(run):
 def test_destitute_who_cannot_self_care_are_placed_first(run):
     s = run.summary
     city = s[(s.area == "all") & (s.stratum == "all")].set_index(["metric", "year"])["mean"]
-    # with the 敬老院 beds of the baseline, the bureau places them all
-    assert city[("tekun_not_selfcaring_unplaced", 2020)] == 0
+    # the bureau places them before anyone else: at most a handful wait, in areas whose
+    # homes of the kinds they may use are full
+    assert (
+        city[("tekun_not_selfcaring_unplaced", 2020)] <= 0.02 * city[("tekun_concentrated", 2020)]
+    )
     assert city[("tekun_concentrated", 2020)] > 0
     # dependent elders are counted in the 60+
     assert (
