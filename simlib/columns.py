@@ -88,6 +88,3 @@ class Columns:
             if new is None:
                 new = np.full(n, self._fresh.get(name, 0), dtype=values.dtype)
             self._cols[name] = np.concatenate([values, np.asarray(new, dtype=values.dtype)])
-
-    def nbytes(self) -> int:
-        return sum(v.nbytes for v in self._cols.values())

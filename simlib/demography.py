@@ -44,7 +44,6 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field, field_validator
 
-from simlib.columns import Columns
 from simlib.facts import Fact, NonNegative, Positive, Share, Strict
 from simlib.population import (
     ADULT_AGE,
@@ -53,6 +52,7 @@ from simlib.population import (
     City,
     PopulationParams,
     build_city,
+    cell_of,
     census_at,
     end_of_year,
 )
@@ -253,11 +253,6 @@ class DemographyReport:
         return cls(year=year, **counts)
 
 
-def _cells(table: Columns | dict[str, np.ndarray]) -> np.ndarray:
-    """The area × stratum cell of each row, ``area * 2 + stratum``."""
-    return np.asarray(table["area"], dtype=np.int64) * len(STRATA) + table["stratum"]
-
-
 def _count(cells: np.ndarray, n_areas: int, weights: np.ndarray | None = None) -> np.ndarray:
     n = n_areas * len(STRATA)
     counts = np.bincount(cells, weights=weights, minlength=n)[:n]
@@ -320,7 +315,7 @@ def deaths_and_ageing(
     if multiplier is not None:
         prob = np.minimum(prob * np.asarray(multiplier, dtype=float), 1.0)
     dies = rng.random(len(prob)) < prob
-    report.deaths += _count(_cells(p)[dies], len(city.area_codes))
+    report.deaths += _count(cell_of(p)[dies], len(city.area_codes))
     p.keep(~dies)
     p["age"] = (p.age + 1).astype(np.int16)
 
@@ -340,7 +335,7 @@ def births(
     prob = np.where(women, rates[p.stratum, np.minimum(p.age, oldest)], 0.0)
     mothers = np.flatnonzero(rng.random(len(prob)) < prob)
     n_areas = len(city.area_codes)
-    mother_cells = _cells(p)[mothers]
+    mother_cells = cell_of(p)[mothers]
     report.births += _count(mother_cells, n_areas)
     early = float(params.mortality.infant_mortality.at(year)) * float(
         params.mortality.infant_deaths_in_birth_year.at(year)
@@ -421,7 +416,7 @@ def family_migration(city: City, m: MigrationParams, year: int, rng: np.random.G
     """
     h = city.households
     rates = cell_rates(m.net_rate, city.area_codes, year).ravel()
-    hh_cell = _cells(h)
+    hh_cell = cell_of(h)
     wanted = np.maximum(rates, 0.0) * np.bincount(hh_cell, minlength=len(rates))[: len(rates)]
     everyone = np.ones(len(h), dtype=bool)
     sources = _sample_per_cell(hh_cell, everyone, _stochastic_round(wanted, rng), rng)
@@ -443,8 +438,8 @@ def elder_migration(city: City, m: MigrationParams, year: int, rng: np.random.Ge
     n_cells = len(rates)
     members = city.members()
     elder_only = (members > 0) & (city.count_in_households(p.age >= ELDER_AGE) == members)
-    hh_cell = _cells(h)
-    persons = np.bincount(_cells(p), minlength=n_cells)[:n_cells]
+    hh_cell = cell_of(h)
+    persons = np.bincount(cell_of(p), minlength=n_cells)[:n_cells]
     weights = members[elder_only]
     in_elder_only = np.bincount(hh_cell[elder_only], weights=weights, minlength=n_cells)[:n_cells]
     n_elder_only = np.bincount(hh_cell[elder_only], minlength=n_cells)[:n_cells]
@@ -466,7 +461,7 @@ def collective_migration(
     n_areas = len(city.area_codes)
     rates = cell_rates(m.net_rate, city.area_codes, year).ravel()
     n_cells = len(rates)
-    cell = _cells(p)
+    cell = cell_of(p)
     collective = p.household < 0
     net_out = collective & (rng.random(len(p)) < np.maximum(-rates, 0.0)[cell])
     turnover = float(m.collective_turnover.at(year))
@@ -480,7 +475,7 @@ def collective_migration(
     pool = of_entry_age | (collective & ~has_entry_age[cell])
     newcomers = p.copy_rows(_sample_per_cell(cell, pool, entrants, rng))
     report.out_migrants += _count(cell[net_out | turn_out], n_areas)
-    report.in_migrants += _count(_cells(newcomers), n_areas)
+    report.in_migrants += _count(cell_of(newcomers), n_areas)
     p.keep(~(net_out | turn_out))
     p.append(newcomers)
 
@@ -501,15 +496,15 @@ def move_and_dissolve(city: City, moves: list[Moves], report: DemographyReport) 
     movers, owner = household_members(p.household, len(h), sources)
     new_households, new_persons = h.copy_rows(sources), p.copy_rows(movers)
 
-    hh_cell = _cells(h)
+    hh_cell = cell_of(h)
     report.households_dissolved += _count(hh_cell[empty], n_areas)
     report.households_out += _count(hh_cell[leaving], n_areas)
     report.out_migrants += _count(hh_cell[leaving], n_areas, members[leaving])
     remove_households(city, leaving | empty)
 
     new_persons["household"] = (len(h) + owner).astype(np.int32)
-    report.households_in += _count(_cells(new_households), n_areas)
-    report.in_migrants += _count(_cells(new_persons), n_areas)
+    report.households_in += _count(cell_of(new_households), n_areas)
+    report.in_migrants += _count(cell_of(new_persons), n_areas)
     h.append(new_households)
     p.append(new_persons)
 
@@ -550,12 +545,12 @@ def form_households(
     """
     p, h = city.persons, city.households
     rates = cell_rates(f.rate, city.area_codes, year).ravel()
-    leave = formation_candidates(city, f, year) & (rng.random(len(p)) < rates[_cells(p)])
+    leave = formation_candidates(city, f, year) & (rng.random(len(p)) < rates[cell_of(p)])
     leavers = np.flatnonzero(leave)
     leavers = leavers[rng.permutation(len(leavers))]
     leavers = leavers[np.unique(p.household[leavers], return_index=True)[1]]
     new_households = h.copy_rows(p.household[leavers])
-    report.households_formed += _count(_cells(new_households), len(city.area_codes))
+    report.households_formed += _count(cell_of(new_households), len(city.area_codes))
     p.household[leavers] = (len(h) + np.arange(len(leavers))).astype(np.int32)
     h.append(new_households)
 
@@ -602,8 +597,8 @@ def cell_totals(city: City) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Simulated persons and households per area × stratum, and elders (60+) per area."""
     n_areas = len(city.area_codes)
     p = city.persons
-    elders = _count(_cells(p)[p.age >= ELDER_AGE], n_areas).sum(axis=1)
-    return _count(_cells(p), n_areas), _count(_cells(city.households), n_areas), elders
+    elders = _count(cell_of(p)[p.age >= ELDER_AGE], n_areas).sum(axis=1)
+    return _count(cell_of(p), n_areas), _count(cell_of(city.households), n_areas), elders
 
 
 def project(
@@ -625,7 +620,7 @@ def project(
     candidates = []
     for year in range(years[0] + 1, years[1] + 1):
         mask = formation_candidates(city, params.household_formation, year)
-        candidates.append(_count(_cells(city.persons)[mask], len(area_codes)))
+        candidates.append(_count(cell_of(city.persons)[mask], len(area_codes)))
         step(city, params, year, rng)
     return city, start, np.mean(candidates, axis=0)
 

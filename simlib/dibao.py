@@ -36,6 +36,7 @@ month), and the December standard is the one reported.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
 from pydantic import Field
@@ -122,15 +123,13 @@ class Assessment(Strict):
     asset_failure_share: ByStratum[Share]
 
 
+ExitMonths = Annotated[int, Field(ge=0, le=24)]
+"""渐退期 in months; 0 for none."""
+
+
 class Review(Strict):
     rate: Fact[Share]
-    gradual_exit_months: Fact[int] = Field(description="渐退期, months; 0 for none")
-
-    def exit_months(self, year: int) -> int:
-        months = int(self.gradual_exit_months.at(year))
-        if not 0 <= months <= 24:
-            raise ValueError("gradual_exit_months must be between 0 and 24")
-        return months
+    gradual_exit_months: Fact[ExitMonths]
 
 
 class AgeSupplement(Strict):
@@ -285,7 +284,9 @@ def step(
     passes = reviewed & ~fails
     hh.dibao_assessed_pc[passes] = reassessed[passes]
     months[regular & ~fails] = 12
-    paid = rng.integers(0, 12, n) + params.review.exit_months(year)  # review month - 1 + exit
+    paid = rng.integers(0, 12, n) + int(
+        params.review.gradual_exit_months.at(year)
+    )  # review month - 1 + exit
     months[fails] = np.minimum(paid[fails], 12)
     carry = np.maximum(paid - 12, 0)
     hh.dibao_exit_left[fails] = carry[fails]

@@ -35,9 +35,9 @@ from typing import Literal
 import numpy as np
 
 from simlib.facts import Fact, Positive, Share, Strict
-from simlib.institutions import KINDS, CareHome, admit, occupancy, places
+from simlib.institutions import KINDS, CareHome, admit, home_area_kind, occupancy, places
 from simlib.metrics import Metric
-from simlib.population import City
+from simlib.population import City, cell_of
 
 ELDER_AGE = 60
 Kind = Literal["public", "public_private", "private", "jinglaoyuan", "welfare_home"]
@@ -204,8 +204,8 @@ def _discharge(city: City, params: ElderlyCareParams, year: int, rng) -> np.ndar
     leaving = (p.institution >= 0) & ~p.tekun
     leaving &= rng.random(len(p)) < float(params.discharge_rate.at(year))
     idx = np.flatnonzero(leaving)
-    hh_cell = city.households.area.astype(np.int64) * 2 + city.households.stratum
-    p_cell = p.area.astype(np.int64) * 2 + p.stratum
+    hh_cell = cell_of(city.households)
+    p_cell = cell_of(p)
     for cell in np.unique(p_cell[idx]):
         movers = idx[p_cell[idx] == cell]
         pool = np.flatnonzero(hh_cell == cell)
@@ -300,15 +300,7 @@ def _admit(
         params,
         year,
     )
-    home = admit(
-        p.area[idx],
-        priority,
-        order,
-        ranks,
-        np.array([h.area for h in homes]),
-        np.array([KINDS.index(h.kind) for h in homes]),
-        free,
-    )
+    home = admit(p.area[idx], priority, order, ranks, *home_area_kind(homes), free)
     admitted = np.zeros(len(p), dtype=bool)
     admitted[idx[home >= 0]] = True
     p.institution[idx[home >= 0]] = home[home >= 0].astype(np.int16)

@@ -28,7 +28,7 @@ from typing import Literal
 import numpy as np
 
 from simlib.facts import ByStratum, Fact, NonNegative, Positive, Share, Strict
-from simlib.population import STRATA, City
+from simlib.population import City, cell_of
 
 SHOCK_CODES = {"none": 0, "job_loss": 1, "major_illness": 2, "disaster": 3}
 WORKING_AGES = (16, 59)
@@ -55,12 +55,6 @@ def has_worker(city: City) -> np.ndarray:
     p = city.persons
     able = (p.age >= WORKING_AGES[0]) & (p.age <= WORKING_AGES[1]) & ~np.isin(p.disability, (1, 2))
     return city.count_in_households(able) > 0
-
-
-def cell_index(city: City, table: str = "households") -> np.ndarray:
-    """The area × stratum cell of each row, as ``area * 2 + stratum``."""
-    cols = city.households if table == "households" else city.persons
-    return cols.area.astype(np.int64) * len(STRATA) + cols.stratum
 
 
 def target_means(
@@ -131,7 +125,7 @@ def _set_incomes(city: City, params: IncomeParams, dispinc: tuple[float, float],
         hh.income_z,
         has_worker(city),
         city.members(),
-        cell_index(city),
+        cell_of(city.households),
         means,
         float(params.no_worker_log_shift.at(year)),
     )

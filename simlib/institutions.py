@@ -627,17 +627,3 @@ def stock_by_kind(homes: Sequence[CareHome]) -> dict[str, tuple[int, int]]:
         units, beds = out[h.kind]
         out[h.kind] = (units + (h.beds > 0), beds + h.beds)
     return out
-
-
-def operating_subsidy_by_cell(
-    homes: Sequence[CareHome],
-    residents: np.ndarray,
-    weight: float,
-    n_areas: int,
-    months: int = 12,
-) -> np.ndarray:
-    """Operating subsidy (yuan) per area × stratum: residents × weight × rate × months."""
-    out = np.zeros((n_areas, len(STRATA)))
-    for h, r in zip(homes, np.asarray(residents), strict=True):
-        out[h.area, h.stratum] += float(r) * weight * h.subsidy_month * months
-    return out

@@ -194,9 +194,7 @@ class CityModel(mesa.Model):
     ) -> elderly_care.CareYear:
         city = self.city
         params = self.params.programmes
-        p = city.persons
-        asking = p.tekun & (p.adl == 0) & (p.institution < 0) & (p.age >= 60)
-        asking &= self.rng.random(len(p)) < float(params.tekun.concentrated_request_rate.at(year))
+        asking = tekun.asks_for_place(city, params.tekun, year, self.rng)
         return elderly_care.step(
             city,
             self.homes,

@@ -59,6 +59,11 @@ ADULT_AGE = 18
 ELDER_AGE = 60
 
 
+def cell_of(table: Columns | dict[str, np.ndarray]) -> np.ndarray:
+    """The area × stratum cell of each row (persons or households), ``area * 2 + stratum``."""
+    return np.asarray(table["area"], dtype=np.int64) * len(STRATA) + table["stratum"]
+
+
 @dataclass
 class City:
     """The state of the city at the end of ``year``.

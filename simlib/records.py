@@ -17,7 +17,7 @@ import numpy as np
 from simlib.dibao import DibaoYear
 from simlib.elderly_care import CareYear
 from simlib.institutions import CareHome, beds_by_cell, occupancy
-from simlib.population import STRATA, City
+from simlib.population import STRATA, City, cell_of
 from simlib.standards import StandardDecision, Stratified
 from simlib.tekun import TekunYear
 
@@ -42,10 +42,9 @@ class Cells:
         self.n_areas = len(city.area_codes)
         self.shape = (self.n_areas, len(STRATA))
         self.size = self.n_areas * len(STRATA)
-        p, h = city.persons, city.households
-        self.person = p.area.astype(np.int64) * 2 + p.stratum
-        self.household = h.area.astype(np.int64) * 2 + h.stratum
-        self.home = np.array([hm.area * 2 + hm.stratum for hm in homes], dtype=np.int64)
+        self.person = cell_of(city.persons)
+        self.household = cell_of(city.households)
+        self.home = np.array([hm.area * len(STRATA) + hm.stratum for hm in homes], dtype=np.int64)
 
     def _sum(self, cell: np.ndarray, values) -> np.ndarray:
         values = np.asarray(values)

@@ -77,11 +77,3 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
         p95=lambda v: float(np.quantile(v, 0.95)),
     )
     return summary.reset_index()
-
-
-def pick(
-    table: pd.DataFrame, metric: str, area: str = AREA_ALL, stratum: str = "all"
-) -> pd.DataFrame:
-    """The rows of one metric for one area and stratum (a convenience for notebooks)."""
-    sel = (table.metric == metric) & (table.area == area) & (table.stratum == stratum)
-    return table.loc[sel]

@@ -197,6 +197,15 @@ def needs_placement(city: City) -> np.ndarray:
     return p.tekun & (p.adl >= 1) & (p.institution < 0)
 
 
+def asks_for_place(
+    city: City, params: TekunParams, year: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Self-caring elderly destitute persons at home who ask this year for a place (集中供养)."""
+    p = city.persons
+    at_home = p.tekun & (p.adl == 0) & (p.institution < 0) & (p.age >= params.elderly_age)
+    return at_home & (rng.random(len(p)) < float(params.concentrated_request_rate.at(year)))
+
+
 def members_not_supported(city: City) -> np.ndarray:
     """Per household, the members who are not destitute persons (dibao counts only them)."""
     return city.count_in_households(~city.persons.tekun)

@@ -7,7 +7,7 @@ import pytest
 
 from simlib import incomes
 from simlib.incomes import IncomeParams, lognormal_sigma_from_gini
-from simlib.population import build_city
+from simlib.population import build_city, cell_of
 from tests.conftest import AREAS
 
 
@@ -21,7 +21,7 @@ def city_and_params(baseline):
 
 def person_weighted_means(city) -> np.ndarray:
     members = city.members()
-    cell = incomes.cell_index(city)
+    cell = cell_of(city.households)
     w = np.bincount(cell, weights=members, minlength=10)
     y = np.bincount(cell, weights=members * city.households.income_pc, minlength=10)
     return (y / w).reshape(-1, 2)

@@ -116,6 +116,11 @@ def test_the_hash_follows_content_not_location(tmp_path):
         ),
         ("standards:\n  method: guesswork\n", "standards.method", "consumption_ratio"),
         (
+            "programmes:\n  dibao:\n    review:\n      gradual_exit_months: {value: 36}\n",
+            "programmes.dibao.review.gradual_exit_months.value",
+            "less than or equal to 24",
+        ),
+        (
             "standards:\n  effective_month: {value: 13}\n",
             "standards.effective_month.value",
             "less than or equal to 12",
