@@ -168,7 +168,7 @@ def simulate(
     trial = with_values(loaded, values, chosen, target.year)
     results = []
     for child in replicate_seeds(seed, replicates):
-        raw, _ = run_replicate(trial, scale, child)
+        raw = run_replicate(trial, scale, child).raw
         results.append(target.simulated(raw))
     return float(np.mean(results))
 

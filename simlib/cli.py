@@ -228,7 +228,7 @@ def export_html(notebook: Path) -> Path:
     import nbformat
     from nbconvert import HTMLExporter
 
-    from simlib.runs import write_atomic
+    from simlib.files import write_atomic
 
     body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
     target = notebook.with_suffix(".html")

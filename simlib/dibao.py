@@ -74,7 +74,13 @@ METRICS = [
         "Dibao standard, mean over the year",
         "低保标准(年内平均)",
     ),
-    Metric("dibao_spending", "yuan/year", "sum", "Dibao spending", "低保资金支出"),
+    Metric(
+        "dibao_standard_to_poverty_line",
+        "ratio",
+        "weighted_mean",
+        "Dibao standard (December, x12) / national poverty line",
+        "低保标准与国家扶贫标准之比",
+    ),
     Metric(
         "dibao_avg_benefit_month",
         "yuan/person/month",

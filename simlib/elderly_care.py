@@ -68,14 +68,6 @@ METRICS = [
         numerator="beds_occupied",
         denominator="beds",
     ),
-    Metric("care_subsidy_spending", "yuan/year", "sum", "Operating subsidies", "养老机构运营补贴"),
-    Metric(
-        "bed_construction_spending",
-        "yuan/year",
-        "sum",
-        "Construction subsidies",
-        "养老床位建设补贴",
-    ),
 ]
 
 

@@ -13,9 +13,10 @@ incomes grow; ``m`` is the city's per-capita disposable income of the stratum
 (the economy driver) times the area's relative income, and ``c`` normalises the
 person-weighted mean of the area × stratum to ``m`` exactly.  Households without
 a member able to work (no one aged 16-59 without a grade 1-2 disability) sit
-lower by β in logs.  On top of this, shocks (job loss, major illness, disaster)
-take a share of one year's income from the households they hit; the shock's code
-stays in the ``shock`` column for the programmes that respond to it.
+lower by β in logs.  On top of this, shocks (job loss, major illness, disaster,
+accident 意外伤害) take a share of one year's income from the households they hit;
+the shock's code (``SHOCK_CODES``) stays in the ``shock`` column for the programmes
+that respond to it (dibao's supplement for the seriously ill, temporary assistance).
 
 The log-normal shape and the size of σ, ρ and β are assumptions (see the
 ``income:`` block of the scenario); the means are the sourced income drivers.
@@ -30,7 +31,9 @@ import numpy as np
 from simlib.facts import ByStratum, Fact, NonNegative, Positive, Share, Strict
 from simlib.population import City, cell_of
 
-SHOCK_CODES = {"none": 0, "job_loss": 1, "major_illness": 2, "disaster": 3}
+SHOCK_CODES = {"none": 0, "job_loss": 1, "major_illness": 2, "disaster": 3, "accident": 4}
+"""The ``shock`` column's codes; existing codes never change (programmes read them)."""
+ShockName = Literal["job_loss", "major_illness", "disaster", "accident"]
 WORKING_AGES = (16, 59)
 
 
@@ -47,7 +50,7 @@ class IncomeParams(Strict):
     persistence: Fact[Share]
     no_worker_log_shift: Fact[float]
     area_relative_income: dict[str, Fact[Positive]]
-    shocks: dict[Literal["job_loss", "major_illness", "disaster"], Shock]
+    shocks: dict[ShockName, Shock]
 
 
 def has_worker(city: City) -> np.ndarray:

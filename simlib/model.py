@@ -10,12 +10,14 @@ Mesa's data collection.  Its ``step`` reads as the year's stages in order:
    households formed and dissolved;
 4. incomes and shocks;
 5-6. means tests and benefits: destitute persons identified and supported, dibao
-   for the other members, the price subsidy when prices trigger it;
+   for the other members, the price subsidy when prices trigger it, medical and
+   temporary assistance, the allowances;
 7. elderly care: elders' health moves on, new beds open, elders seek beds and the
-   homes admit them by priority.
+   homes admit them by priority;
+8. accounts: every programme's payments are booked to the ledger by funder; the
+   bureau remembers the year's caseload and relief spending for the fiscal cap.
 
-The ledger (8) comes with the budget issue; each new stage adds its call here and
-its metrics to ``METRICS``.
+Each new stage adds its call here and its metrics to ``METRICS``.
 
 Before the first simulated year the model builds the city at the end of the base
 year and lets destitute support and dibao run ``burn_in_years`` times at
@@ -29,22 +31,26 @@ import mesa
 import numpy as np
 
 from simlib import (
+    allowances,
     demography,
     dibao,
     elderly_care,
     health,
     incomes,
     institutions,
+    ledger,
+    medical_assistance,
     price_subsidy,
     tekun,
+    temporary_assistance,
 )
 from simlib.bureau import Bureau
 from simlib.economy import Drivers, build_drivers
 from simlib.metrics import CITY_METRICS, Metric
 from simlib.population import build_city
-from simlib.records import YearOutcome, record
+from simlib.records import YearOutcome, record, spending_by_cell
 from simlib.scenario import Scenario
-from simlib.standards import Stratified
+from simlib.standards import StandardDecision, Stratified
 
 FIRST_DRIVER_YEAR = 2010
 METRICS: list[Metric] = [
@@ -54,6 +60,10 @@ METRICS: list[Metric] = [
     *tekun.METRICS,
     *health.METRICS,
     *elderly_care.METRICS,
+    *medical_assistance.METRICS,
+    *temporary_assistance.METRICS,
+    *allowances.METRICS,
+    *ledger.METRICS,
 ]
 """Every metric the model reports, in report order."""
 
@@ -85,6 +95,8 @@ class CityModel(mesa.Model):
         self.bureau = Bureau(self, params.standards, params.programmes.dibao, self.drivers)
         self.metrics = METRICS
         self.cells: dict[str, np.ndarray] = {}
+        self.booked: list[np.ndarray] = []
+        self.deflators: list[float] = []
         self._start()
         self.datacollector = mesa.DataCollector(
             model_reporters={name: self._reporter(name) for name in self.raw_names()}
@@ -100,13 +112,12 @@ class CityModel(mesa.Model):
         elderly_care.init_care(city)
         incomes.init_incomes(city, p.income, self._dispinc(year), self.rng)
         dibao.init_dibao(city, p.programmes.dibao, self.rng)
+        allowances.init_allowances(city, p.programmes.allowances, self.rng)
         standards = self.bureau.set_initial_standards(year)
         for _ in range(p.programmes.dibao.burn_in_years):
             incomes.update_incomes(city, p.income, self._dispinc(year), year, self.rng)
             supported = self._support_destitute(standards, standards, year)
             result = self._administer_dibao(year, standards)
-        relief = float(result.spending.sum() + supported.spending.sum()) * city.weight
-        self.bureau.remember(city, result, relief)
         elderly_care.fill_at_start(
             city,
             self.homes,
@@ -118,6 +129,31 @@ class CityModel(mesa.Model):
             self._poor(result, standards, year),
             tekun.needs_placement(city),
         )
+        self.bureau.remember(city, result, self._base_year_relief(result, supported, standards))
+
+    def _base_year_relief(
+        self, dibao_year: dibao.DibaoYear, supported: tekun.TekunYear, standards: Stratified
+    ) -> float:
+        """The base year's relief spending, for the fiscal cap of the first year: every
+        programme at base-year conditions, with no price subsidy and no construction."""
+        city, year = self.city, self.year
+        homes = self.homes
+        subsidy = np.array([h.subsidy_month for h in homes]) * 12.0
+        occupied = institutions.occupancy(city.persons.institution, len(homes))
+        none = np.zeros(len(city.persons), dtype=bool)
+        care = elderly_care.CareYear(none, none, none, none, subsidy * occupied)
+        outcome = self._outcome(
+            None,
+            dibao_year,
+            supported,
+            None,
+            None,
+            care,
+            np.zeros((len(self.params.areas), 2)),
+            standards,
+            year,
+        )
+        return float(sum(v.sum() for v in spending_by_cell(city, homes, outcome).values()))
 
     def raw_names(self) -> list[str]:
         names: list[str] = []
@@ -151,24 +187,78 @@ class CityModel(mesa.Model):
             scale=self.scale,
         )
         care = self._elderly_care(year, dibao_year, decision.annual_mean)
-        relief = dibao_year.spending.sum() + supported.spending.sum()
-        relief += household_subsidy.sum() + person_subsidy.sum()
-        self.bureau.remember(city, dibao_year, float(relief) * city.weight)
+        outcome = self._outcome(
+            decision,
+            dibao_year,
+            supported,
+            household_subsidy,
+            person_subsidy,
+            care,
+            construction,
+            decision.annual_mean,
+            year,
+        )
+        self._account(outcome, year)  # 8
         self.year = year
-        self.cells = record(
-            city,
-            self.homes,
-            YearOutcome(
-                decision,
-                dibao_year,
-                household_subsidy,
-                supported,
-                person_subsidy,
-                care,
-                construction,
+        self.datacollector.collect(self)
+
+    def _outcome(
+        self,
+        decision: StandardDecision | None,
+        dibao_year: dibao.DibaoYear,
+        supported: tekun.TekunYear,
+        household_subsidy: np.ndarray | None,
+        person_subsidy: np.ndarray | None,
+        care: elderly_care.CareYear,
+        construction: np.ndarray,
+        mean: Stratified,
+        year: int,
+    ) -> YearOutcome:
+        """The year's outcome, with the programmes that follow dibao and destitute support:
+        medical and temporary assistance and the allowances (stage 6)."""
+        city, programmes, rng = self.city, self.params.programmes, self.rng
+        on_dibao = dibao_year.recipients
+        return YearOutcome(
+            decision=decision,
+            dibao=dibao_year,
+            household_subsidy=_or_zeros(household_subsidy, len(city.households)),
+            tekun=supported,
+            person_subsidy=_or_zeros(person_subsidy, len(city.persons)),
+            care=care,
+            construction=construction,
+            medical=medical_assistance.step(
+                city,
+                programmes.medical_assistance,
+                year,
+                rng,
+                dibao_households=on_dibao,
+                tekun_persons=supported.supported,
+                low_income_households=self._low_income(mean, year),
+            ),
+            temporary=temporary_assistance.step(
+                city,
+                programmes.temporary_assistance,
+                year,
+                rng,
+                standard_month=_pair(mean),
+                dibao_households=on_dibao,
+            ),
+            allowances=allowances.step(
+                city, programmes.allowances, year, rng, dibao_households=on_dibao
             ),
         )
-        self.datacollector.collect(self)
+
+    def _account(self, outcome: YearOutcome, year: int) -> None:
+        """Book the year's payments to the ledger and record the year."""
+        city, d = self.city, self.drivers
+        booked = ledger.book(spending_by_cell(city, self.homes, outcome), self.params.funding, year)
+        deflator = d.price_level("cpi", year, self.params.years.base_year)
+        self.booked.append(booked)
+        self.deflators.append(deflator)
+        self.bureau.remember(city, outcome.dibao, float(booked.sum()))
+        self.cells = record(
+            city, self.homes, outcome, booked, deflator, d.value("budget_revenue", year)
+        )
 
     def run(self) -> None:
         """Step to the scenario's last year."""
@@ -223,11 +313,16 @@ class CityModel(mesa.Model):
         own = h.income_pc[np.maximum(p.household, 0)] / 12.0
         return np.where(in_family, own, mean[p.stratum])
 
+    def _low_income(self, mean: Stratified, year: int) -> np.ndarray:
+        """Households below the low-income line (低收入家庭): a multiple of the standard."""
+        h = self.city.households
+        multiple = float(self.params.programmes.elderly_care.low_income_multiple.at(year))
+        return h.income_pc < multiple * 12.0 * _pair(mean)[h.stratum]
+
     def _poor(self, dibao_year: dibao.DibaoYear, mean: Stratified, year: int) -> np.ndarray:
         """Persons on dibao, or in a household below the low-income line."""
-        p, h = self.city.persons, self.city.households
-        multiple = float(self.params.programmes.elderly_care.low_income_multiple.at(year))
-        low = h.income_pc < multiple * 12.0 * _pair(mean)[h.stratum]
+        p = self.city.persons
+        low = self._low_income(mean, year)
         hh = np.maximum(p.household, 0)
         return (p.household >= 0) & (dibao_year.recipients[hh] | low[hh])
 
@@ -236,6 +331,15 @@ class CityModel(mesa.Model):
         data = self.datacollector.model_vars
         return {name: np.stack(data[name]) for name in self.raw_names()}
 
+    def ledger(self) -> tuple[np.ndarray, np.ndarray]:
+        """The booked payments (year, programme, funder, area, stratum) and the CPI
+        deflator of each simulated year."""
+        return np.stack(self.booked), np.array(self.deflators)
+
 
 def _pair(s: Stratified) -> np.ndarray:
     return np.array([s.urban, s.rural])
+
+
+def _or_zeros(values: np.ndarray | None, n: int) -> np.ndarray:
+    return np.zeros(n) if values is None else values

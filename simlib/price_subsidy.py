@@ -17,9 +17,6 @@ from simlib.metrics import Metric
 
 METRICS = [
     Metric(
-        "price_subsidy_spending", "yuan/year", "sum", "Temporary price subsidy", "临时价格补贴支出"
-    ),
-    Metric(
         "price_subsidy_months",
         "months",
         "weighted_mean",

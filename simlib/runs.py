@@ -11,7 +11,6 @@ temporary name and renamed when complete, so a table that exists is whole.
 from __future__ import annotations
 
 import json
-import os
 import platform
 import time
 from collections.abc import Callable
@@ -24,12 +23,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simlib.budget import write_budget_xlsx
 from simlib.economy import Drivers, build_drivers
+from simlib.files import write_atomic
+from simlib.ledger import ledger_table
 from simlib.model import FIRST_DRIVER_YEAR, METRICS, CityModel
 from simlib.parameters import dump_yaml
 from simlib.results import metric_arrays, summarise, tidy
 from simlib.scenario import LoadedScenario, load_scenario
-from simlib.targets import evaluate as evaluate_targets
+from simlib.targets import dashboard
 
 DEFAULT_SEED = 20160101
 PACKAGES = ("simlib", "mesa", "numpy", "scipy", "pandas", "statsmodels", "pydantic", "pyarrow")
@@ -47,14 +49,16 @@ class RunResult:
     summary: pd.DataFrame
     targets: pd.DataFrame
     drivers: Drivers
+    ledger: pd.DataFrame
     timings: list[dict[str, float]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
         return self.scenario.name
 
-    def save(self, run_dir: str | Path) -> list[Path]:
-        """Write the resolved parameters and the tables into ``run_dir``."""
+    def save(self, run_dir: str | Path, lang: str = "zh") -> list[Path]:
+        """Write the resolved parameters, the tables and the budget workbook into ``run_dir``
+        (the workbook's headings in ``lang``: ``zh`` or ``en``)."""
         run_dir = Path(run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         header = f"# resolved parameters of scenario {self.name}, hash {self.scenario.hash}\n"
@@ -76,9 +80,25 @@ class RunResult:
             write_atomic(
                 run_dir / "drivers.csv", lambda p: self.drivers.table().to_csv(p, index=False)
             ),
+            write_atomic(
+                run_dir / "ledger.parquet", lambda p: self.ledger.to_parquet(p, index=False)
+            ),
+            self._budget_workbook(run_dir / "budget.xlsx", lang),
         ]
         self._note_in_manifest(run_dir, written)
         return written
+
+    def _budget_workbook(self, path: Path, lang: str) -> Path:
+        p = self.scenario.params
+        title = p.scenario.title.zh if lang == "zh" else p.scenario.title.en
+        return write_budget_xlsx(
+            self.ledger,
+            path,
+            lang=lang,
+            area_names={code: (a.name.en, a.name.zh) for code, a in p.areas.items()},
+            title=title,
+            base_year=p.years.base_year,
+        )
 
     def _note_in_manifest(self, run_dir: Path, written: list[Path]) -> None:
         """Record the run's identity and timings in the manifest (made here if absent)."""
@@ -103,20 +123,19 @@ class RunResult:
         write_manifest(run_dir, manifest)
 
 
-def write_atomic(path: Path, write: Callable[[Path], Any]) -> Path:
-    """Write through ``write`` to a temporary name beside ``path``, then rename."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
 def replicate_seeds(seed: int, replicates: int) -> list[np.random.SeedSequence]:
     """Independent seed sequences, one per replicate, from one root seed."""
     return np.random.SeedSequence(seed).spawn(replicates)
+
+
+@dataclass
+class ReplicateResult:
+    """One replicate: raw per-cell results, its booked ledger and deflators, its timings."""
+
+    raw: dict[str, np.ndarray]
+    booked: np.ndarray  # (year, programme, funder, area, stratum), yuan
+    deflators: np.ndarray  # (year,), CPI level relative to the base year
+    timings: dict[str, float]
 
 
 def run_replicate(
@@ -124,8 +143,8 @@ def run_replicate(
     scale: float,
     seed: np.random.SeedSequence,
     drivers: Drivers | None = None,
-) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-    """Build and run one replicate; its raw per-cell results and its timings."""
+) -> ReplicateResult:
+    """Build and run one replicate."""
     t0 = time.perf_counter()
     model = CityModel(
         scenario.params, scale=scale, rng=np.random.default_rng(seed), drivers=drivers
@@ -134,7 +153,8 @@ def run_replicate(
     model.run()
     t2 = time.perf_counter()
     timings = {"build_s": t1 - t0, "step_s": t2 - t1, "persons": float(len(model.city.persons))}
-    return model.raw_results(), timings
+    booked, deflators = model.ledger()
+    return ReplicateResult(model.raw_results(), booked, deflators, timings)
 
 
 def run_scenario(
@@ -154,15 +174,21 @@ def run_scenario(
     drivers = build_drivers(
         p.economy, min(FIRST_DRIVER_YEAR, p.years.base_year - 1), p.years.end_year + 1
     )
-    raws, timings = [], []
+    done: list[ReplicateResult] = []
     for i, child in enumerate(replicate_seeds(seed, replicates)):
-        raw, timing = run_replicate(loaded, scale, child, drivers)
-        raws.append(raw)
-        timings.append(timing)
+        done.append(run_replicate(loaded, scale, child, drivers))
         if progress:
             progress(i + 1, replicates)
-    values = metric_arrays(METRICS, raws)
-    table = tidy(values, METRICS, loaded.name, list(p.years.simulated), p.area_codes)
+    years = list(p.years.simulated)
+    values = metric_arrays(METRICS, [r.raw for r in done])
+    table = tidy(values, METRICS, loaded.name, years, p.area_codes)
+    booked = ledger_table(
+        np.stack([r.booked for r in done]),
+        np.stack([r.deflators for r in done]),
+        loaded.name,
+        years,
+        p.area_codes,
+    )
     return RunResult(
         scenario=loaded,
         seed=seed,
@@ -170,9 +196,10 @@ def run_scenario(
         scale=scale,
         table=table,
         summary=summarise(table),
-        targets=evaluate_targets(table, p.plan_targets),
+        targets=dashboard(table, p.plan_targets),
         drivers=drivers,
-        timings=timings,
+        ledger=booked,
+        timings=[r.timings for r in done],
     )
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
+from simlib.allowances import AllowancesParams
 from simlib.demography import DemographyParams
 from simlib.dibao import DibaoParams
 from simlib.economy import EconomyParams
@@ -22,11 +23,14 @@ from simlib.facts import Fact, Strict
 from simlib.health import HealthParams
 from simlib.incomes import IncomeParams
 from simlib.institutions import InstitutionsParams
+from simlib.ledger import FundingShares, check_funding
+from simlib.medical_assistance import MedicalAssistanceParams
 from simlib.parameters import Tree, load_tree, parameter_hash, validate
 from simlib.population import PopulationParams
 from simlib.standards import StandardsParams
 from simlib.targets import PlanTarget
 from simlib.tekun import TekunParams
+from simlib.temporary_assistance import TemporaryAssistanceParams
 
 
 class Names(Strict):
@@ -67,6 +71,9 @@ class Programmes(Strict):
     dibao: DibaoParams
     tekun: TekunParams
     elderly_care: ElderlyCareParams
+    medical_assistance: MedicalAssistanceParams
+    temporary_assistance: TemporaryAssistanceParams
+    allowances: AllowancesParams
 
 
 class Scenario(Strict):
@@ -81,11 +88,17 @@ class Scenario(Strict):
     standards: StandardsParams
     institutions: InstitutionsParams
     programmes: Programmes
+    funding: dict[str, FundingShares]
     plan_targets: list[PlanTarget] = Field(default_factory=list)
 
     @property
     def area_codes(self) -> tuple[str, ...]:
         return tuple(self.areas)
+
+    @model_validator(mode="after")
+    def _every_programme_funded(self) -> Scenario:
+        check_funding(self.funding)
+        return self
 
     @model_validator(mode="after")
     def _areas_everywhere(self) -> Scenario:

@@ -271,6 +271,8 @@ class StandardDecision:
     """The standards after the base and after each rule (keys: :data:`RULES`)."""
     cap_factor: float = 1.0
     """λ of the fiscal cap: the share of the rise that was kept."""
+    poverty_line: float = 0.0
+    """The national poverty line of the year (yuan/person/year), the rural floor."""
     subsidy_by_month: dict[str, np.ndarray] = field(default_factory=dict, compare=False)
     """Per month (12): ``rate`` the triggering rate (0 where none), ``urban``/``rural``
     the subsidy paid per person."""
@@ -676,6 +678,7 @@ def set_standards(params: StandardsParams, inputs: StandardInputs) -> StandardDe
         subsidy_amount=amount,
         trace=trace,
         cap_factor=lam,
+        poverty_line=inputs.poverty_line_year,
         subsidy_by_month=by_month,
     )
 

@@ -62,7 +62,6 @@ METRICS = [
         "Destitute basic living standard in December",
         "特困人员基本生活标准",
     ),
-    Metric("tekun_spending", "yuan/year", "sum", "Destitute support spending", "特困供养资金支出"),
 ]
 
 

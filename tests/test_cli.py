@@ -91,7 +91,11 @@ def test_a_run_writes_its_folder(tmp_path, capsys):
         "dibao_persons.png",
         "dibao_standard.png",
         "beds_by_area.png",
+        "budget_by_programme.png",
+        "relief_share_of_revenue.png",
         "targets.csv",
+        "ledger.parquet",
+        "budget.xlsx",
     } <= names
     assert not [n for n in names if n.startswith(".") or ".tmp" in n]
     manifest = json.loads((run / "manifest.json").read_text())
@@ -101,8 +105,9 @@ def test_a_run_writes_its_folder(tmp_path, capsys):
     results = pd.read_parquet(run / "results.parquet")
     assert sorted(results.replicate.unique()) == [0, 1]
     targets = pd.read_csv(run / "targets.csv")
-    assert list(targets.columns) == ["target", "year", "value", "threshold", "status"]
-    assert len(targets) == 3
+    assert {"target", "year", "value", "p05", "p95", "threshold", "status"} <= set(targets.columns)
+    # beds 2017 and 2020, destitute placed 2020, two lines 2016-2020 (5 rows), major share 2020
+    assert len(targets) == 9
     assert results.year.min() == 2016 and results.year.max() == 2030
     summary = pd.read_csv(run / "summary.csv")
     assert len(summary) == len(results) // 2

@@ -7,6 +7,7 @@ import pytest
 from simlib.population import census_at, end_of_year
 from simlib.runs import run_scenario
 from simlib.scenario import load_scenario
+from simlib.targets import COLUMNS
 from tests.conftest import AREAS, PARAMS
 
 
@@ -54,9 +55,12 @@ def test_beds_per_1000_elderly_in_2019_near_the_bulletin(run, baseline):
 
 def test_plan_targets_are_judged(run):
     t = run.targets
-    assert list(t.columns) == ["target", "year", "value", "threshold", "status"]
-    assert set(t.year) == {2017, 2020}
+    assert list(t.columns) == COLUMNS
+    beds = t[t.metric == "beds_per_1000_elderly"]
+    assert set(beds.year) == {2017, 2020}
     assert set(t.status) <= {"met", "at risk", "not met"}
+    # the band holds the mean
+    assert (t.p05 <= t.value + 1e-9).all() and (t.value <= t.p95 + 1e-9).all()
 
 
 def test_destitute_who_cannot_self_care_are_placed_first(run):
