@@ -19,14 +19,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from simlib.errors import UserError
 from simlib.parameters import ParameterError
 
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-
-
-class UserError(Exception):
-    """A mistake in what the user asked for: reported in one line, exit status 2."""
 
 
 def _whole_number(minimum: int, problem: str):
