@@ -2,6 +2,9 @@
 
     simlib run PARAMS.yaml [--replicates N] [--seed S] [--scale F] [--run-id ID] [--out DIR]
     simlib validate PARAMS.yaml [PARAMS.yaml ...]
+    simlib backtest HISTORY.csv [...] --fit-until YEAR --horizon K [--drivers actual|forecast]
+                    --out FILE.csv
+    simlib calibrate PARAMS.yaml --targets FILE.csv [--params NAMES] [--out NEW.yaml] [...]
 
 ``run`` executes ``notebooks/scenario.ipynb`` with papermill into the run folder
 ``DIR/<run-id>/`` and writes the manifest: ``running`` while it works, then ``ok``,
@@ -19,38 +22,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from simlib import arguments
 from simlib.errors import UserError
 from simlib.parameters import ParameterError
 
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-
-
-def _whole_number(minimum: int, problem: str):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{problem}, got {value}")
-        return value
-
-    return parse
-
-
-_positive_int = _whole_number(1, "must be at least 1")
-_seed = _whole_number(0, "must not be negative")
-
-
-def _scale(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,11 +38,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a scenario through the scenario notebook")
     run.add_argument("params", help="scenario file (YAML)")
-    run.add_argument("--replicates", type=_positive_int, default=5, help="replicates (default 5)")
-    run.add_argument("--seed", type=_seed, default=None, help="root seed (default 20160101)")
+    run.add_argument(
+        "--replicates", type=arguments.positive_int, default=5, help="replicates (default 5)"
+    )
+    run.add_argument(
+        "--seed", type=arguments.seed, default=None, help="root seed (default 20160101)"
+    )
     run.add_argument(
         "--scale",
-        type=_scale,
+        type=arguments.scale,
         default=0.2,
         help="share of the city simulated, 0-1 (default 0.2); results are city totals",
     )
@@ -76,6 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check scenario files; print ok or the errors")
     val.add_argument("params", nargs="+", help="scenario files (YAML)")
     val.set_defaults(func=cmd_validate)
+
+    from simlib import backtest
+
+    bt = sub.add_parser(
+        "backtest",
+        help="fit the standard-adjustment mechanism on history and score its projection",
+    )
+    backtest.add_arguments(bt)
+    bt.set_defaults(func=backtest.run)
     return parser
 
 

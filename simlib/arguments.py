@@ -1,0 +1,38 @@
+"""Command-line argument types shared by the ``simlib`` commands: a clear message, never a
+traceback, for a number that is not one or is out of range."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+
+def whole_number(minimum: int, problem: str | None = None) -> Callable[[str], int]:
+    """A parser of whole numbers at least ``minimum``."""
+    problem = problem or f"must be at least {minimum}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{problem}, got {value}")
+        return value
+
+    return parse
+
+
+def scale(text: str) -> float:
+    """The share of the city simulated, in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
+    return value
+
+
+positive_int = whole_number(1)
+seed = whole_number(0, "must not be negative")
