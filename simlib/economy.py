@@ -37,12 +37,39 @@ value of a rate; ``null`` returns to the baseline from that date) and ``path``
 (the driver's values outright from the first date on).  Drivers built on another
 one (consumption, necessities, the poverty line) follow a change to it.
 
-Years after the history of a driver come from one function, :func:`assumed_projection`
-by default, that a forecasting model can replace (``build_drivers(..., project=...)``).
+Years after the history of a driver come from one function, the *projection*
+(``build_drivers(..., project=...)``).  The ``economy.forecast`` block chooses it:
+
+``method: assumed`` (the default)
+    the scenario's dated assumption (``growth`` of a level, ``rate`` of a rate):
+    :func:`assumed_projection`.
+``method: statsmodels``
+    a forecast (:mod:`simlib.forecast`: ETS or ARIMA chosen out of sample, or a random
+    walk for a short series) fitted to the driver's observed history as the seam gives
+    it: a rate driver's observed rates as a rate series; a level driver's observed index
+    growth rebuilt into a log level (1 in the year before the first growth) as a level
+    series.  Provenance: ``forecast (<model>)``.  ``paths: mean`` uses the forecast's mean
+    path in every replicate; ``paths: sampled`` gives each replicate its own path drawn
+    from the forecast, from a stream derived from the replicate's seed
+    (:func:`economy_seed`), one sub-stream per driver, so a replicate's paths do not
+    depend on the other replicates, on how they are scheduled, or on which other drivers
+    are forecast.  A driver in ``centre_from_assumption`` keeps the assumption as its
+    central path and takes only the forecast's spread: the growth (rate) of its path is
+    the assumed one plus the drawn path's deviation from the forecast's mean.  The
+    drivers' paths are drawn independently of each other (the CPI and the food CPI, urban
+    and rural income): their co-movement is not modelled.
+    A driver with no observed growth (budget revenue: one year, 2023) keeps its
+    assumption; ``spread_without_history``, if given, adds an assumed iid spread of its
+    log growth (rate: of the rate) around it, else it has none and its provenance says so.
+
+Drivers built on others (consumption, necessities, the poverty line) are not forecast:
+they follow the forecast of what they are built on.  A scenario's ``override`` and
+``path`` are applied after the projection and win over it.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from itertools import pairwise
@@ -52,8 +79,8 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from simlib import history
-from simlib.facts import Fact, Positive, Rate, Share, Strict, Year
+from simlib import forecast, history
+from simlib.facts import Fact, NonNegative, Positive, Rate, Share, Strict, Year
 
 DRIVER_NAMES = (
     "dispinc_pc_urban",
@@ -178,6 +205,41 @@ class DriverSpec(Strict):
         return []
 
 
+_PROJECTED_METHODS = ("indexed_level", "observed_rate")
+"""The methods whose years after the history come from the projection."""
+
+
+class ForecastParams(Strict):
+    """``economy.forecast``: where the years after each driver's history come from."""
+
+    method: Literal["assumed", "statsmodels"] = "assumed"
+    """assumed: the scenario's dated assumptions; statsmodels: forecasts (simlib.forecast)."""
+    paths: Literal["mean", "sampled"] = "mean"
+    """mean: the forecast's mean path in every replicate; sampled: a path per replicate."""
+    centre_from_assumption: list[str] = Field(default_factory=list)
+    """Drivers whose central path stays the scenario's assumption: the forecast gives only
+    their spread (a drawn path's deviation from the forecast's mean)."""
+    drivers: list[str] | None = None
+    """The drivers forecast; none = every driver projected (indexed_level, observed_rate)."""
+    min_obs: int = Field(default=forecast.MIN_OBS, ge=forecast.MIN_TRAIN + 1)
+    """Fewer observations than this: the simple fallback model (simlib.forecast)."""
+    holdout: int = Field(default=forecast.HOLDOUT, ge=1)
+    """Years held out for the rolling-origin choice between candidate models."""
+    spread_without_history: Fact[NonNegative] | None = None
+    """sd of the yearly log growth (rate: of the rate) added around the assumed path of a
+    driver with no observed history to fit; none: no spread."""
+
+    @model_validator(mode="after")
+    def _room_to_choose(self) -> ForecastParams:
+        if self.min_obs < self.holdout + forecast.MIN_TRAIN:
+            raise ValueError(
+                f"min_obs ({self.min_obs}) must be at least holdout ({self.holdout}) + "
+                f"{forecast.MIN_TRAIN}: the earliest rolling-origin fit needs "
+                f"{forecast.MIN_TRAIN} years"
+            )
+        return self
+
+
 class EconomyParams(Strict):
     """The ``economy:`` block: the history files and the specification of each driver.
 
@@ -186,6 +248,7 @@ class EconomyParams(Strict):
 
     history_files: list[str] = Field(min_length=1)
     drivers: dict[str, DriverSpec]
+    forecast: ForecastParams = ForecastParams()
 
     @model_validator(mode="after")
     def _complete_and_consistent(self) -> EconomyParams:
@@ -199,8 +262,37 @@ class EconomyParams(Strict):
                 if self.drivers[ref].is_rate != want_rate:
                     kind = "a rate" if want_rate else "a level"
                     raise ValueError(f"drivers.{name}: {ref!r} must be {kind} driver")
+        for name in self.forecast.centre_from_assumption:
+            if name not in self.drivers or self.drivers[name].method not in _PROJECTED_METHODS:
+                raise ValueError(
+                    f"forecast.centre_from_assumption: {name!r} is not a projected driver"
+                )
+        for name in self.forecast.drivers or ():
+            if name not in self.drivers:
+                raise ValueError(f"forecast.drivers: unknown driver {name!r}")
+            spec = self.drivers[name]
+            if spec.method not in _PROJECTED_METHODS:
+                built_on = ", ".join(ref for ref, _ in spec.references())
+                raise ValueError(
+                    f"forecast.drivers: {name} ({spec.method}) is built on {built_on} and "
+                    f"follows its forecast; only {' and '.join(_PROJECTED_METHODS)} drivers "
+                    "are forecast"
+                )
         self.order()
         return self
+
+    @property
+    def sampled_paths(self) -> bool:
+        """Whether each replicate draws its own driver paths (forecasts, ``paths: sampled``)."""
+        return self.forecast.method != "assumed" and self.forecast.paths == "sampled"
+
+    def forecast_drivers(self) -> list[str]:
+        """The drivers whose years after the history the forecast block projects."""
+        if self.forecast.method == "assumed":
+            return []
+        if self.forecast.drivers is not None:
+            return list(self.forecast.drivers)
+        return [n for n, s in self.drivers.items() if s.method in _PROJECTED_METHODS]
 
     def is_rate(self, name: str) -> bool:
         """Whether a driver is a yearly rate (fraction y/y) rather than a level."""
@@ -314,15 +406,143 @@ def assumed_projection(
     return np.array([float(assumption.at(y)) for y in years]), f"assumed ({key})"
 
 
+_WITHOUT_HISTORY = ("no observed history to forecast", "an assumed spread")
+ECONOMY_STREAM = 0x65636F6E
+"""The spawn key ("econ") of the economy's stream beside a replicate's model stream."""
+
+
+def economy_seed(replicate: np.random.SeedSequence) -> np.random.SeedSequence:
+    """The economy's seed of a replicate: its entropy and spawn key plus :data:`ECONOMY_STREAM`.
+
+    Derived, not spawned, so ``np.random.default_rng(replicate)`` (the model's stream) is
+    untouched and the same replicate seed gives the same economy however often it is used.
+    """
+    return np.random.SeedSequence(
+        replicate.entropy, spawn_key=(*replicate.spawn_key, ECONOMY_STREAM)
+    )
+
+
+class ForecastProjection:
+    """The projection seam filled by series forecasts (``economy.forecast``).
+
+    ``seed`` (the economy's, see :func:`economy_seed`): draw one path per driver from its
+    forecast, from a sub-stream keyed by the driver's name; none: the forecast's mean.
+    ``fitted`` collects each driver's forecast, its last observed year and the value of the
+    fitted series then (a level driver's index), as the drivers are built.
+    """
+
+    def __init__(self, params: EconomyParams, seed: np.random.SeedSequence | None = None) -> None:
+        self.params = params
+        self.seed = seed
+        self.fitted: dict[str, tuple[forecast.SeriesForecast, int, float]] = {}
+
+    def __call__(
+        self, driver: str, observed: dict[int, float], years: list[int], assumption: Fact, key: str
+    ) -> tuple[np.ndarray, str]:
+        assumed, label = assumed_projection(driver, observed, years, assumption, key)
+        if driver not in self.params.forecast_drivers():
+            return assumed, label
+        settings = self.params.forecast
+        is_rate = self.params.is_rate(driver)
+        series = dict(observed) if is_rate else _index_levels(observed)
+        if not series:
+            return self._without_history(driver, years, assumed, label, is_rate)
+        last = max(series)
+        at = np.asarray(years) - (last + 1)
+        if at[0] < 0 or np.any(np.diff(at) != 1):
+            raise EconomyError(f"{driver}: years to project {years} do not follow {last}")
+        fit = forecast.fit(
+            series,
+            "rate" if is_rate else "level",
+            int(at[-1]) + 1,
+            name=driver,
+            min_obs=settings.min_obs,
+            holdout=settings.holdout,
+        )
+        self.fitted[driver] = (fit, last, series[last])
+        drawn = fit.mean if self.seed is None else fit.paths(1, self._rng(driver))[0]
+        if is_rate:
+            rates, mean = drawn[at], fit.mean[at]
+        else:
+            rates, mean = _growth(series[last], drawn)[at], _growth(series[last], fit.mean)[at]
+        if driver in settings.centre_from_assumption:
+            return assumed + (rates - mean), f"{label} with the spread of forecast ({fit.model})"
+        return rates, f"forecast ({fit.model})"
+
+    def _without_history(
+        self, driver: str, years: list[int], assumed: np.ndarray, label: str, is_rate: bool
+    ) -> tuple[np.ndarray, str]:
+        """A driver with no observed growth: the assumption, and the assumed spread if any."""
+        fact = self.params.forecast.spread_without_history
+        if fact is None:
+            return assumed, f"{label}; {_WITHOUT_HISTORY[0]}, no spread"
+        sd = fact.path(years)
+        size = f"{sd[0]:g}" if np.all(sd == sd[0]) else f"{sd.min():g}-{sd.max():g}"
+        where = "economy.forecast.spread_without_history"
+        text = f"{label}; {_WITHOUT_HISTORY[0]}, {_WITHOUT_HISTORY[1]} (sd {size} a year, {where})"
+        if self.seed is None:
+            return assumed, text
+        noise = sd * self._rng(driver).standard_normal(len(years))
+        return (assumed + noise if is_rate else np.expm1(np.log1p(assumed) + noise)), text
+
+    def _rng(self, driver: str) -> np.random.Generator:
+        code = int.from_bytes(hashlib.sha256(driver.encode()).digest()[:4], "little")
+        seed = self.seed  # type: ignore[union-attr]
+        return np.random.default_rng(
+            np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, code))
+        )
+
+
+def _index_levels(growth: dict[int, float]) -> dict[int, float]:
+    """A level from its growth rates: 1 in the year before the latest unbroken run of
+    growths, compounded over it."""
+    if not growth:
+        return {}
+    years = sorted(growth)
+    start = len(years) - 1
+    while start > 0 and years[start - 1] == years[start] - 1:
+        start -= 1
+    run = years[start:]
+    levels = np.cumprod([1.0 + growth[y] for y in run])
+    return {run[0] - 1: 1.0} | {y: float(v) for y, v in zip(run, levels, strict=True)}
+
+
+def _growth(last: float, levels: np.ndarray) -> np.ndarray:
+    """Yearly growth of a path of levels that follows ``last``."""
+    return np.diff(np.concatenate([[last], levels])) / np.concatenate([[last], levels[:-1]])
+
+
+def projection(params: EconomyParams, seed: np.random.SeedSequence | None = None) -> Projection:
+    """The projection the ``economy.forecast`` block asks for.
+
+    ``seed``: the replicate's seed sequence; with ``paths: sampled`` the driver paths are
+    drawn from :func:`economy_seed` of it.  Without a seed (or with ``paths: mean``): the
+    mean path.
+    """
+    if params.forecast.method == "assumed":
+        return assumed_projection
+    sampled = seed is not None and params.sampled_paths
+    return ForecastProjection(params, economy_seed(seed) if sampled else None)
+
+
 def build_drivers(
     params: EconomyParams,
     first_year: int,
     last_year: int,
-    project: Projection = assumed_projection,
+    project: Projection | None = None,
+    *,
+    seed: np.random.SeedSequence | None = None,
 ) -> Drivers:
-    """Every driver for ``first_year``..``last_year`` from the history files and the YAML."""
+    """Every driver for ``first_year``..``last_year`` from the history files and the YAML.
+
+    ``project``: the projection after each driver's history; by default the one the
+    ``economy.forecast`` block asks for (:func:`projection`, with ``seed``, the replicate's
+    seed sequence, for sampled paths).
+    """
     if first_year > last_year:
         raise ValueError(f"first_year {first_year} is after last_year {last_year}")
+    if project is None:
+        project = projection(params, seed)
     table = history.read_history(params.history_files)
     rows = _Rows(table)
     starts = [first_year, int(table["year"].min())] if len(table) else [first_year]
@@ -347,6 +567,52 @@ def build_drivers(
         _units={n: p.unit for n, p in built.items()},
         _provenance={n: tuple(p.provenance[keep]) for n, p in built.items()},
     )
+
+
+def forecast_table(params: EconomyParams, first_year: int, last_year: int) -> pd.DataFrame:
+    """Each forecast driver's model, mean path and 80%/95% intervals in the driver's units,
+    ``first_year``..``last_year`` (a level driver's forecast index scaled to its value in
+    its last observed year; the scenario's own changes are not applied), and whether the
+    run's central path is the forecast's or the assumption's.  A driver with no history to
+    forecast has its assumed path as ``mean`` and no intervals."""
+    columns = ["driver", "year", "model", "fitted_years", "mean", "lower80", "upper80"]
+    columns += ["lower95", "upper95", "unit", "central_path", "notes"]
+    project = ForecastProjection(params)
+    drivers = build_drivers(params, first_year, last_year, project=project)
+    rows: list[dict[str, Any]] = []
+    for name in params.forecast_drivers():
+        unit = drivers.unit(name)
+        if name not in project.fitted:
+            for y in range(first_year, last_year + 1):
+                if any(m in drivers.provenance(name, y) for m in _WITHOUT_HISTORY):
+                    model = "none: no observed history, the assumed path"
+                    rows.append(
+                        {"driver": name, "year": y, "model": model, "unit": unit}
+                        | {"mean": drivers.value(name, y), "central_path": "assumption"}
+                    )
+            continue
+        fit, last, index = project.fitted[name]
+        scale = 1.0
+        if fit.kind == "level":
+            known = first_year <= last <= last_year
+            scale = drivers.value(name, last) / index if known else np.nan
+        for i, y in enumerate(fit.years.tolist()):
+            if first_year <= y <= last_year:
+                rows.append(
+                    {
+                        "driver": name,
+                        "year": y,
+                        "model": fit.model,
+                        "fitted_years": f"{fit.fitted_years[0]}-{fit.fitted_years[1]}",
+                        **{k: float(getattr(fit, k)[i]) * scale for k in columns[4:9]},
+                        "unit": unit,
+                        "central_path": "assumption (the forecast gives the spread)"
+                        if name in params.forecast.centre_from_assumption
+                        else "forecast",
+                        "notes": "; ".join(fit.notes),
+                    }
+                )
+    return pd.DataFrame(rows, columns=columns)
 
 
 # --- building one path ----------------------------------------------------------------
@@ -500,9 +766,8 @@ def _observed_rate(
     if later:
         rates, label = project(name, observed, later, spec.rate, key)
         values[len(years) - len(later) :] = rates
-        provenance[len(years) - len(later) :] = [
-            f"assumption: {label}: {spec.rate.assumption}"
-        ] * len(later)
+        why = f": {spec.rate.assumption}" if label.startswith("assumed") else ""
+        provenance[len(years) - len(later) :] = [f"assumption: {label}{why}"] * len(later)
     return _Path(values, provenance, RATE_UNIT)
 
 

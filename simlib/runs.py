@@ -3,7 +3,11 @@
 A run is one scenario × ``replicates`` × ``scale``.  Replicate *i* gets its own
 random stream, spawned from the root seed by ``numpy.random.SeedSequence``, so
 the same seed gives identical results however the replicates are scheduled, and
-different seeds differ.  The run folder ``outputs/<run-id>/`` holds the resolved
+different seeds differ.  With ``economy.forecast.paths: sampled`` each replicate
+also reads its own driver paths, drawn from the driver forecasts with a stream
+derived from its seed beside the model's (``economy.economy_seed``); the run's
+``drivers`` are then the forecasts' mean paths, and ``driver_paths`` holds what
+each replicate read.  The run folder ``outputs/<run-id>/`` holds the resolved
 parameters, the tables and the manifest; every file is written under a
 temporary name and renamed when complete, so a table that exists is whole.
 """
@@ -24,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from simlib.budget import write_budget_xlsx
-from simlib.economy import Drivers, build_drivers
+from simlib.economy import Drivers, build_drivers, forecast_table
 from simlib.files import write_atomic
 from simlib.ledger import ledger_table
 from simlib.model import FIRST_DRIVER_YEAR, METRICS, CityModel
@@ -51,6 +55,10 @@ class RunResult:
     drivers: Drivers
     ledger: pd.DataFrame
     timings: list[dict[str, float]] = field(default_factory=list)
+    driver_paths: pd.DataFrame | None = None
+    """The drivers each replicate read: replicate, year, driver, value."""
+    forecasts: pd.DataFrame | None = None
+    """The driver forecasts (economy.forecast_table), if the scenario forecasts drivers."""
 
     @property
     def name(self) -> str:
@@ -85,6 +93,18 @@ class RunResult:
             ),
             self._budget_workbook(run_dir / "budget.xlsx", lang),
         ]
+        if self.driver_paths is not None:
+            paths = self.driver_paths
+            written.append(
+                write_atomic(
+                    run_dir / "driver_paths.parquet", lambda p: paths.to_parquet(p, index=False)
+                )
+            )
+        if self.forecasts is not None:
+            forecasts = self.forecasts
+            written.append(
+                write_atomic(run_dir / "forecasts.csv", lambda p: forecasts.to_csv(p, index=False))
+            )
         self._note_in_manifest(run_dir, written)
         return written
 
@@ -136,6 +156,22 @@ class ReplicateResult:
     booked: np.ndarray  # (year, programme, funder, area, stratum), yuan
     deflators: np.ndarray  # (year,), CPI level relative to the base year
     timings: dict[str, float]
+    drivers: Drivers | None = None
+    """The driver paths the replicate read."""
+
+
+def driver_years(scenario: LoadedScenario) -> tuple[int, int]:
+    """The first and last year of the drivers a run reads."""
+    p = scenario.params
+    return min(FIRST_DRIVER_YEAR, p.years.base_year - 1), p.years.end_year + 1
+
+
+def replicate_drivers(
+    scenario: LoadedScenario, seed: np.random.SeedSequence | None = None
+) -> Drivers:
+    """The drivers of the replicate with ``seed``: its own sampled paths if the scenario's
+    ``economy.forecast`` says so, else (and without a seed) the run's common paths."""
+    return build_drivers(scenario.params.economy, *driver_years(scenario), seed=seed)
 
 
 def run_replicate(
@@ -144,8 +180,10 @@ def run_replicate(
     seed: np.random.SeedSequence,
     drivers: Drivers | None = None,
 ) -> ReplicateResult:
-    """Build and run one replicate."""
+    """Build and run one replicate (with its own drivers from ``seed`` unless given)."""
     t0 = time.perf_counter()
+    if drivers is None:
+        drivers = replicate_drivers(scenario, seed)
     model = CityModel(
         scenario.params, scale=scale, rng=np.random.default_rng(seed), drivers=drivers
     )
@@ -154,7 +192,7 @@ def run_replicate(
     t2 = time.perf_counter()
     timings = {"build_s": t1 - t0, "step_s": t2 - t1, "persons": float(len(model.city.persons))}
     booked, deflators = model.ledger()
-    return ReplicateResult(model.raw_results(), booked, deflators, timings)
+    return ReplicateResult(model.raw_results(), booked, deflators, timings, drivers)
 
 
 def run_scenario(
@@ -171,12 +209,11 @@ def run_scenario(
         raise ValueError("scale must be in (0, 1]")
     loaded = scenario if isinstance(scenario, LoadedScenario) else load_scenario(scenario)
     p = loaded.params
-    drivers = build_drivers(
-        p.economy, min(FIRST_DRIVER_YEAR, p.years.base_year - 1), p.years.end_year + 1
-    )
+    drivers = replicate_drivers(loaded)
+    own = p.economy.sampled_paths  # each replicate draws its own driver paths
     done: list[ReplicateResult] = []
     for i, child in enumerate(replicate_seeds(seed, replicates)):
-        done.append(run_replicate(loaded, scale, child, drivers))
+        done.append(run_replicate(loaded, scale, child, None if own else drivers))
         if progress:
             progress(i + 1, replicates)
     years = list(p.years.simulated)
@@ -200,7 +237,25 @@ def run_scenario(
         drivers=drivers,
         ledger=booked,
         timings=[r.timings for r in done],
+        driver_paths=driver_paths([r.drivers or drivers for r in done]),
+        forecasts=forecast_table(p.economy, *driver_years(loaded))
+        if p.economy.forecast_drivers()
+        else None,
     )
+
+
+def driver_paths(replicates: list[Drivers]) -> pd.DataFrame:
+    """The drivers each replicate read, long: replicate, year, driver, value."""
+    parts = []
+    for i, d in enumerate(replicates):
+        years = np.arange(d.first_year, d.last_year + 1)
+        for name in d.names:
+            parts.append(
+                pd.DataFrame(
+                    {"replicate": i, "year": years, "driver": name, "value": d.series(name)}
+                )
+            )
+    return pd.concat(parts, ignore_index=True)
 
 
 # --- manifest ---------------------------------------------------------------------

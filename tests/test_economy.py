@@ -30,7 +30,9 @@ class _Scenario(Strict):
 
 @pytest.fixture(scope="module")
 def tree_data() -> dict:
-    return {"economy": load_tree(BLOCK).data["economy"]}
+    """The baseline's economy with its assumed projections (these tests pin them; forecasts
+    are tested in test_forecast.py)."""
+    return {"economy": load_tree(BLOCK).data["economy"] | {"forecast": {"method": "assumed"}}}
 
 
 @pytest.fixture(scope="module")
