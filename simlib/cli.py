@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("params", nargs="+", help="scenario files (YAML)")
     val.set_defaults(func=cmd_validate)
 
-    from simlib import backtest
+    from simlib import backtest  # imported here: the commands' own arguments
 
     bt = sub.add_parser(
         "backtest",
@@ -66,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backtest.add_arguments(bt)
     bt.set_defaults(func=backtest.run)
+
+    from simlib import calibration
+
+    cal = sub.add_parser("calibrate", help="fit unobserved behaviours to target figures")
+    calibration.add_arguments(cal)
+    cal.set_defaults(func=calibration.run)
     return parser
 
 
