@@ -915,6 +915,33 @@ def observed(history_files: Iterable[str], area: str = "Panzhihua") -> pd.DataFr
     return rows[["indicator", "year", "value", "status", "source_publication"]]
 
 
+def fit_to_targets(summary: pd.DataFrame, targets: list[Target]) -> pd.DataFrame:
+    """Each target beside a run's simulated mean and 5-95% band, with the relative error
+    (targets whose year the run does not cover are left out)."""
+    import pandas as pd
+
+    keys = summary.set_index(["metric", "year", "area", "stratum"])
+    rows = []
+    for t in targets:
+        key = (t.metric, t.year, t.area, t.stratum)
+        if key not in keys.index:
+            continue
+        sim = keys.loc[key]
+        mean = float(sim["mean"])
+        rows.append(
+            {
+                "target": t.label,
+                "observed": t.observed,
+                "simulated_mean": mean,
+                "p05": float(sim.p05),
+                "p95": float(sim.p95),
+                "relative_error": mean / t.observed - 1.0,
+                "source": t.source,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def compare_to_observed(summary: pd.DataFrame, history_files: Iterable[str]) -> pd.DataFrame:
     """Observed dibao figures beside the simulated mean and 5-95% band, with the error."""
     import pandas as pd

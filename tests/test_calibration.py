@@ -379,3 +379,26 @@ def test_the_help_names_the_default_seed_of_runs():
     [seed] = [a for a in parser._actions if a.dest == "seed"]
     assert f"default {DEFAULT_SEED}" in seed.help
     assert "bed_seeking" in parser.epilog
+
+
+def test_fit_to_targets_reads_a_runs_summary():
+    summary = pd.DataFrame(
+        {
+            "metric": ["dibao_persons", "dibao_persons"],
+            "year": [2018, 2019],
+            "area": ["all", "all"],
+            "stratum": ["urban", "urban"],
+            "mean": [7000.0, 7100.0],
+            "p05": [6800.0, 6900.0],
+            "p95": [7200.0, 7300.0],
+        }
+    )
+    targets = [
+        cal.Target("dibao_persons", 2018, "all", "urban", 7523.0),
+        cal.Target("dibao_persons", 2030, "all", "urban", 1.0),  # not in the run: left out
+    ]
+    fit = cal.fit_to_targets(summary, targets)
+    assert list(fit.target) == ["dibao_persons 2018 all/urban"]
+    # 7000 / 7523 - 1 = -0.06952
+    assert fit.relative_error.iloc[0] == pytest.approx(-0.069520, abs=1e-6)
+    assert (fit.p05.iloc[0], fit.p95.iloc[0]) == (6800.0, 7200.0)
