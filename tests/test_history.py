@@ -196,3 +196,47 @@ def test_the_copies_are_verbatim():
 def test_a_missing_file_is_named(tmp_path):
     with pytest.raises(HistoryError, match=r"nowhere\.csv: cannot read the file"):
         read_history([tmp_path / "nowhere.csv"])
+
+
+# Every unit that appears in the long-format files of the shared data (and their verbatim
+# copies in params/data), with what one of it is in the canonical unit, worked by hand.
+EVERY_SHARED_UNIT = {
+    "persons": (1.0, "persons"),
+    "10k persons": (10_000.0, "persons"),
+    "10k households": (10_000.0, "households"),
+    "10k person-times": (10_000.0, "person-times"),
+    "10k yuan": (10_000.0, "yuan"),
+    "100m yuan": (100_000_000.0, "yuan"),
+    "yuan/person/year": (1.0, "yuan/person/year"),
+    "yuan/person/month": (1.0, "yuan/person/month"),
+    "beds": (1.0, "beds"),
+    "10k beds": (10_000.0, "beds"),
+    "beds per 1000 aged 60+": (1.0, "beds per 1000 aged 60+"),
+    "count": (1.0, "count"),
+    "10k units": (10_000.0, "count"),
+    "% y/y": (0.01, "rate"),
+    "%": (0.01, "share"),
+    "index": (1.0, "index"),
+}
+
+
+def test_every_unit_in_the_shared_files_converts():
+    import csv
+
+    shared = Path("/work/shared/data")
+    files = [*DATA.glob("*.csv"), *(shared.glob("*.csv") if shared.is_dir() else [])]
+    found = set()
+    for path in files:
+        with path.open(encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            if {"indicator", "unit"} <= set(reader.fieldnames or ()):
+                found |= {row["unit"].strip() for row in reader}
+    assert found, "no long-format files found"
+    assert found <= set(EVERY_SHARED_UNIT), sorted(found - set(EVERY_SHARED_UNIT))
+    for unit in found:
+        assert canonical("some_count", 1.0, unit) == pytest.approx(EVERY_SHARED_UNIT[unit])
+    # a yearly standard (any indicator with _std) is a monthly one: 3,744 a year = 312 a month
+    assert canonical("rural_dibao_std_avg", 3744.0, "yuan/person/year") == (
+        312.0,
+        "yuan/person/month",
+    )
