@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,9 +30,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from simlib.files import write_atomic
+from simlib.glossary import Lang, check_lang, label
 from simlib.ledger import FUNDERS, PROGRAMMES
-
-Lang = Literal["en", "zh"]
 
 PLAN_PERIOD = (2016, 2020)
 """The 13th five-year plan period ("十三五"时期), reported as a period total."""
@@ -177,20 +176,22 @@ def _view(
 
 
 def programme_label(name: str, lang: Lang = "en") -> str:
-    p = PROGRAMMES.get(name)
-    return name if p is None else (p.label_zh if lang == "zh" else p.label_en)
+    return label("programmes", name, lang)
 
 
 def funder_label(name: str, lang: Lang = "en") -> str:
-    labels = FUNDERS.get(name)
-    return name if labels is None else labels[1 if lang == "zh" else 0]
+    return label("funders", name, lang)
 
 
 def area_label(
     code: str, lang: Lang = "en", area_names: dict[str, tuple[str, str]] | None = None
 ) -> str:
+    """The scenario's name of the area (``area_names``: code -> (English, Chinese)), else
+    the glossary's, else the code."""
     names = (area_names or {}).get(code)
-    return code if names is None else names[1 if lang == "zh" else 0]
+    if names is None:
+        return label("areas", code, lang)
+    return names[1 if check_lang(lang) == "zh" else 0]
 
 
 def key_label(
@@ -206,22 +207,23 @@ def key_label(
 
 # --- the workbook -------------------------------------------------------------------
 
+HEADINGS = ("readme", "programme", "funder", "area", "period", "mean", "p05", "p50", "p95")
+"""The workbook's headings that are glossary terms (:mod:`simlib.glossary`)."""
+VIEW_TITLES = {
+    "by_programme": "spending_by_programme",
+    "by_funder": "spending_by_funder",
+    "by_area": "spending_by_area",
+    "totals": "total_spending",
+}
+"""Each view's title, a glossary term."""
+
 TEXT = {
     "en": {
-        "readme": "README",
         "by_programme": "By programme",
         "by_funder": "By funder",
         "by_area": "By area",
         "totals": "Totals",
-        "programme": "Programme",
-        "funder": "Funder",
-        "area": "Area",
-        "period": "Year / period",
         "period_total": "{period} total",
-        "mean": "Mean",
-        "p05": "5th percentile",
-        "p50": "Median",
-        "p95": "95th percentile",
         "nominal": "Nominal (yuan of each year), 10,000 yuan",
         "real": "Real ({base} yuan, CPI-deflated), 10,000 yuan",
         "units": (
@@ -230,28 +232,13 @@ TEXT = {
             "years of a period ({periods})."
         ),
         "title": "Civil-affairs spending projection, scenario {scenario}",
-        "view_titles": {
-            "by_programme": "Spending by programme",
-            "by_funder": "Spending by level of government",
-            "by_area": "Spending by area",
-            "totals": "Total spending",
-        },
     },
     "zh": {
-        "readme": "说明",
         "by_programme": "按项目",
         "by_funder": "按资金来源",
         "by_area": "按地区",
         "totals": "合计",
-        "programme": "项目",
-        "funder": "资金来源",
-        "area": "地区",
-        "period": "年份/时期",
         "period_total": "{period}合计",
-        "mean": "均值",
-        "p05": "5%分位数",
-        "p50": "中位数",
-        "p95": "95%分位数",
         "nominal": "名义值（当年价格，万元）",
         "real": "实际值（{base}年价格，按CPI折算，万元）",
         "units": (
@@ -259,27 +246,27 @@ TEXT = {
             "标“合计”的行为时期内各年之和（{periods}）。"
         ),
         "title": "民政资金支出测算（情景：{scenario}）",
-        "view_titles": {
-            "by_programme": "分项目支出",
-            "by_funder": "分资金来源支出",
-            "by_area": "分地区支出",
-            "totals": "支出合计",
-        },
     },
 }
+
+
+def _text(lang: Lang) -> dict[str, str]:
+    """The workbook's own phrases and its glossary headings in ``lang``."""
+    return TEXT[check_lang(lang)] | {h: label("terms", h, lang) for h in HEADINGS}
 
 
 def _readme_rows(
     lang: Lang, scenario: str, replicates: int, years: list[int], base: int, spans: list[str]
 ) -> list[tuple[str, str]]:
     periods = ", ".join(spans) or "-"
+    term = {k: label("terms", k, lang) for k in ("scenario", "replicates", "base_year", "unit")}
     if lang == "zh":
         return [
-            ("情景", scenario),
-            ("重复模拟次数", str(replicates)),
+            (term["scenario"], scenario),
+            (term["replicates"], str(replicates)),
             ("年份", f"{years[0]}-{years[-1]}"),
-            ("基期", f"{base}年（实际值按此年价格）"),
-            ("单位", "万元（1万元 = 10,000元），保留一位小数"),
+            (term["base_year"], f"{base}年（实际值按此年价格）"),
+            (term["unit"], "万元（1万元 = 10,000元），保留一位小数"),
             (
                 "内容",
                 "模型测算的民政资金支出（社会救助和社会福利各项目），"
@@ -306,11 +293,11 @@ def _readme_rows(
             ),
         ]
     return [
-        ("Scenario", scenario),
-        ("Replicates", str(replicates)),
+        (term["scenario"], scenario),
+        (term["replicates"], str(replicates)),
         ("Years", f"{years[0]}-{years[-1]}"),
-        ("Base year", f"{base} (real amounts are in yuan of this year)"),
-        ("Unit", "10,000 yuan (万元), one decimal"),
+        (term["base_year"], f"{base} (real amounts are in yuan of this year)"),
+        (term["unit"], "10,000 yuan (万元), one decimal"),
         (
             "Contents",
             "Civil-affairs spending projected by the model (social assistance and welfare "
@@ -363,15 +350,14 @@ def write_budget_xlsx(
     first year, as the simulated years start after the base year.  The file is
     written under a temporary name and renamed when complete.
     """
-    if lang not in TEXT:
-        raise ValueError(f"lang must be 'en' or 'zh', not {lang!r}")
+    lang = check_lang(lang)
     nominal = budget_views(ledger, real=False, periods=periods)
     real = budget_views(ledger, real=True, periods=periods)
     years = sorted(int(y) for y in ledger["year"].unique())
     base = years[0] - 1 if base_year is None else base_year
     scenario = str(ledger["scenario"].iloc[0])
     replicates = int(ledger["replicate"].nunique())
-    t = TEXT[lang]
+    t = _text(lang)
     spans = list(period_labels(nominal["totals"]))
     heading = title or t["title"].format(scenario=scenario)
 
@@ -421,8 +407,9 @@ def _write_view(
     heading: str,
 ) -> None:
     """Title, units, a two-level header (nominal | real × the four statistics), the rows."""
-    t = TEXT[lang]
-    ws.cell(1, 1, f"{t['view_titles'][_view_name(key)]} — {heading}").font = TITLE
+    t = _text(lang)
+    title = label("terms", VIEW_TITLES[_view_name(key)], lang)
+    ws.cell(1, 1, f"{title} — {heading}").font = TITLE
     ws.cell(2, 1, units)
     label_cols = [t["period"]] + ([t[key]] if key else [])
     n_label = len(label_cols)

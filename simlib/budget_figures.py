@@ -4,8 +4,9 @@ Drawn from the budget views (:func:`simlib.budget.budget_views`): stacked bars o
 the mean spending across replicates by programme and by level of government, the
 total with its 5-95% band (不确定性区间) in nominal and real yuan on one axes, and
 each area's spending with its band.  Labels are English or Chinese (``lang``),
-from the registry of :mod:`simlib.ledger`; amounts in 亿元 (100 million yuan) or
-万元 (10,000 yuan).  Each function returns the Figure; :func:`simlib.figures.save`
+from the glossary (:mod:`simlib.glossary`); amounts in 亿元 (100 million yuan) or
+万元 (10,000 yuan).  Chinese figures are drawn with the CJK font of
+:mod:`simlib.fonts`.  Each function returns the Figure; :func:`simlib.figures.save`
 writes it.
 """
 
@@ -19,34 +20,29 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from simlib.budget import Lang, budget_views, key_label, yearly
+from simlib.budget import VIEW_TITLES, budget_views, key_label, yearly
+from simlib.fonts import use_cjk_font
+from simlib.glossary import Lang, check_lang, label
 
 Unit = Literal["yi", "wan"]
-UNITS: dict[str, tuple[float, str, str]] = {
-    "yi": (1e8, "100 million yuan", "亿元"),
-    "wan": (1e4, "10,000 yuan", "万元"),
-}
+UNITS: dict[str, tuple[float, str]] = {"yi": (1e8, "yi_yuan"), "wan": (1e4, "wan_yuan")}
+"""Each unit of the amounts: yuan in one unit, and its name (a glossary term)."""
 NOMINAL_COLOUR, REAL_COLOUR = "#1f77b4", "#d62728"
 
 TEXT = {
+    # the titles are a view's title (a glossary term) followed by what is drawn
     "en": {
-        "by_programme": "Spending by programme (mean of replicates)",
-        "by_funder": "Spending by level of government (mean of replicates)",
-        "by_area": "Spending by area: mean and 5-95% band",
-        "totals": "Total spending: mean and 5-95% band",
+        "means": " (mean of replicates)",
+        "band": ": mean and 5-95% band",
         "nominal": "nominal",
         "real": "real ({base} yuan)",
-        "year": "Year",
         "sep": ", ",
     },
     "zh": {
-        "by_programme": "分项目支出（各次模拟均值）",
-        "by_funder": "分资金来源支出（各次模拟均值）",
-        "by_area": "分地区支出：均值及5%-95%区间",
-        "totals": "支出合计：均值及5%-95%区间",
+        "means": "（各次模拟均值）",
+        "band": "：均值及5%-95%区间",
         "nominal": "名义值",
         "real": "实际值（{base}年价格）",
-        "year": "年份",
         "sep": "，",
     },
 }
@@ -92,9 +88,9 @@ def total_spending_fan(
     fig, ax = plt.subplots(figsize=(7, 3.8))
     for real, colour in ((False, NOMINAL_COLOUR), (True, REAL_COLOUR)):
         view = yearly(budget_views(ledger, real=real)["totals"])
-        label = t["real"].format(base=base) if real else t["nominal"]
-        _fan(ax, view, UNITS[unit][0], label, colour)
-    _finish(fig, ax, t["totals"], lang, unit)
+        name = t["real"].format(base=base) if real else t["nominal"]
+        _fan(ax, view, UNITS[unit][0], name, colour)
+    _finish(fig, ax, _title("totals", lang) + t["band"], lang, unit)
     return fig
 
 
@@ -115,7 +111,8 @@ def spending_by_area(
     for i, area in enumerate(pd.unique(view["area"])):
         rows = view[view["area"] == area]
         _fan(ax, rows, UNITS[unit][0], key_label("area", area, lang, area_names), colours(i % 10))
-    title = _with_price_basis(t["by_area"], real, t, _base(ledger, base_year))
+    base = _base(ledger, base_year)
+    title = _with_price_basis(_title("by_area", lang) + t["band"], real, t, base)
     _finish(fig, ax, title, lang, unit)
     return fig
 
@@ -147,7 +144,8 @@ def _stacked(
             width=0.8,
         )
         bottom += heights
-    _finish(fig, ax, _with_price_basis(t[name], real, t, base), lang, unit, outside=True)
+    title = _with_price_basis(_title(name, lang) + t["means"], real, t, base)
+    _finish(fig, ax, title, lang, unit, outside=True)
     return fig
 
 
@@ -158,6 +156,10 @@ def _fan(ax: Axes, rows: pd.DataFrame, divisor: float, label: str, colour: Any) 
     ax.plot(rows.year, rows["mean"] / divisor, color=colour, label=label, lw=2)
 
 
+def _title(view: str, lang: Lang) -> str:
+    return label("terms", VIEW_TITLES[view], lang)
+
+
 def _with_price_basis(title: str, real: bool, t: dict[str, str], base: int) -> str:
     return title + t["sep"] + (t["real"].format(base=base) if real else t["nominal"])
 
@@ -166,8 +168,8 @@ def _finish(
     fig: Figure, ax: Axes, title: str, lang: Lang, unit: Unit, outside: bool = False
 ) -> None:
     ax.set_title(title)
-    ax.set_xlabel(TEXT[lang]["year"])
-    ax.set_ylabel(UNITS[unit][2] if lang == "zh" else UNITS[unit][1])
+    ax.set_xlabel(label("terms", "year", lang))
+    ax.set_ylabel(label("terms", UNITS[unit][1], lang))
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.grid(alpha=0.3, axis="y")
     if outside:  # stacked: the legend lists the series top down, as they are stacked
@@ -191,6 +193,7 @@ def _base(ledger: pd.DataFrame, base_year: int | None) -> int:
 
 
 def _checked(lang: str) -> Lang:
-    if lang not in TEXT:
-        raise ValueError(f"lang must be 'en' or 'zh', not {lang!r}")
+    """``lang`` checked; for Chinese, the CJK font is put in use."""
+    if check_lang(lang) == "zh":
+        use_cjk_font()
     return lang  # type: ignore[return-value]

@@ -5,6 +5,8 @@
     simlib backtest HISTORY.csv [...] --fit-until YEAR --horizon K [--drivers actual|forecast]
                     --out FILE.csv
     simlib calibrate PARAMS.yaml --targets FILE.csv [--params NAMES] [--out NEW.yaml] [...]
+    simlib scenario template PARAMS.yaml --out FILE.xlsx
+    simlib scenario from-xlsx FILE.xlsx --out NEW.yaml
 
 ``run`` executes ``notebooks/scenario.ipynb`` with papermill into the run folder
 ``DIR/<run-id>/`` and writes the manifest: ``running`` while it works, then ``ok``,
@@ -72,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     cal = sub.add_parser("calibrate", help="fit unobserved behaviours to target figures")
     calibration.add_arguments(cal)
     cal.set_defaults(func=calibration.run)
+
+    from simlib import scenario_xlsx
+
+    scenario_xlsx.add_arguments(sub)
     return parser
 
 

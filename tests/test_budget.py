@@ -247,9 +247,9 @@ def test_workbook_in_english(ledger, tmp_path):
     path = write_budget_xlsx(ledger, tmp_path / "b.xlsx", lang="en", title="Test budget")
     frame = pd.read_excel(path, sheet_name="By area", header=3)
     assert list(frame.columns[:3]) == ["Year / period", "Area", "Mean"]
-    # no area names given: the codes; 2016 dongqu mean 3/4 × 192,000 = 144,000 yuan = 14.4
+    # no area names given: the glossary's; 2016 dongqu mean 3/4 × 192,000 = 144,000 yuan = 14.4
     first = frame.iloc[0]
-    assert (first["Year / period"], first["Area"], first["Mean"]) == (2016, "dongqu", 14.4)
+    assert (first["Year / period"], first["Area"], first["Mean"]) == (2016, "Dong District", 14.4)
     wb = load_workbook(path)
     assert wb.sheetnames == ["README", "By programme", "By funder", "By area", "Totals"]
     assert wb["README"]["A1"].value == "Test budget"
