@@ -7,6 +7,7 @@
     simlib calibrate PARAMS.yaml --targets FILE.csv [--params NAMES] [--out NEW.yaml] [...]
     simlib scenario template PARAMS.yaml --out FILE.xlsx
     simlib scenario from-xlsx FILE.xlsx --out NEW.yaml
+    simlib compare RUN_DIR RUN_DIR... [--baseline RUN] [--lang zh|en] [--out DIR]
 
 ``run`` executes ``notebooks/scenario.ipynb`` with papermill into the run folder
 ``DIR/<run-id>/`` and writes the manifest: ``running`` while it works, then ``ok``,
@@ -78,6 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
     from simlib import scenario_xlsx
 
     scenario_xlsx.add_arguments(sub)
+
+    from simlib import compare
+
+    cmp = sub.add_parser(
+        "compare", help="compare runs side by side: spending, who pays, caseloads, beds, targets"
+    )
+    compare.add_arguments(cmp)
+    cmp.set_defaults(func=compare.run)
     return parser
 
 
