@@ -34,9 +34,10 @@ value**, **reason**, source or assumption.  Columns are found by their heading, 
 column inserted or rows sorted by the user do no harm; rows are identified by their key.
 
 A new value is one number (it holds in every year, replacing dated values), or dated
-values written as ``2017: 0.3; 2020: 0.35`` (full-width ``：；`` and ``%`` are accepted;
-years before the first take the first value; the new values replace the old ones
-whole).  A switch takes one of its choices.
+values written as ``2017: 0.3; 2020: 0.35`` (full-width ``：；`` and ``%`` are accepted):
+each holds from its year on, and the years before the first keep their current values
+(the current value at the base year, or the current dated values before the first new
+year, are written with the new ones).  A switch takes one of its choices.
 
 The scenario written.  Each changed fact is written whole: the new ``value`` or ``values``,
 the original ``unit``, and ``assumption:`` the reason written in the row (default "set by
@@ -609,8 +610,8 @@ README_EN = [
     "2. Fill the 'new value' column of the rows you change only, and say why in 'reason'; leave "
     "the other rows empty. Do not edit the 'key' column.",
     "3. A new value is one number (for every year) or dated values such as '2017: 0.3; 2020: 0.35' "
-    "(each from its year on; years before the first take the first value; dated values replace "
-    "the old ones whole). Shares as decimals (0.3) or percentages (30%).",
+    "(each from its year on; the years before the first keep their current values). "
+    "Shares as decimals (0.3) or percentages (30%).",
     "4. Switch rows take one of the choices in the drop-down (true = on, false = off). Rows of "
     "kind 'table (read-only)' cannot be changed here.",
     "5. Give the new scenario a name (letters, digits, _ - .) and titles above, then run:",
@@ -1151,7 +1152,12 @@ def _override(change: Change, parent_data: dict, workbook: Path, in_list: bool) 
     else:
         assumption = f"set by spreadsheet {workbook.name} ({where})"
     fact: dict[str, Any] = {}
-    fact["values" if isinstance(change.new, dict) else "value"] = change.new
+    if isinstance(change.new, dict):
+        fact["values"] = _earlier_years_kept(
+            old, change.new, int(parent_data["years"]["base_year"])
+        )
+    else:
+        fact["value"] = change.new
     fact["unit"] = old["unit"]
     fact["assumption"] = assumption
     if not in_list:  # merged into the parent's fact: its source and note no longer apply
@@ -1163,6 +1169,16 @@ def _override(change: Change, parent_data: dict, workbook: Path, in_list: bool) 
             if k not in (*FACT_VALUE_KEYS, "unit", "source", "assumption", "note")
         }
     return fact
+
+
+def _earlier_years_kept(old: dict, new: dict[int, Any], base_year: int) -> dict[int, Any]:
+    """New dated values with the current values kept for the years before the first of them."""
+    first = min(new)
+    if "values" in old:
+        kept = {int(y): v for y, v in old["values"].items() if int(y) < first}
+    else:
+        kept = {base_year: old["value"]} if base_year < first else {}
+    return kept | new
 
 
 def _get(data: Any, path: KeyPath) -> Any:

@@ -234,8 +234,11 @@ def test_filled_template_round_trips_to_exactly_the_filled_changes(
 
     p = new.params
     assert p.programmes.dibao.take_up.max_rate.urban.value == 0.3
-    assert p.standards.consumption_ratio.ratio.rural.values == {2017: 0.36, 2020: 0.4}
-    assert p.standards.consumption_ratio.ratio.rural.at(2016) == 0.36  # before the first: first
+    rural = p.standards.consumption_ratio.ratio.rural
+    old = base.params.standards.consumption_ratio.ratio.rural
+    # the years before the first new one keep their current value (written at the base year)
+    assert rural.values == {2015: old.at(2015), 2017: 0.36, 2020: 0.4}
+    assert rural.at(2016) == old.at(2016) and rural.at(2018) == 0.36
     assert p.funding["dibao"].at(2020).tolist() == [0.6, 0.2, 0.08, 0.12]
     tiers = p.programmes.allowances.old_age_allowance.tiers
     assert [t.monthly_amount.value for t in tiers] == [80, 100, 300]  # the other tiers kept
