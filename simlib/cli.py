@@ -202,31 +202,23 @@ def execute_scenario_notebook(
     run_dir: Path, params_file: Path, replicates: int, seed: int, scale: float
 ) -> str | None:
     """Execute the scenario notebook into ``run_dir``; the error text, or None if it ran."""
-    import papermill
+    from simlib.notebooks import execute
 
     output = run_dir / "scenario.ipynb"
-    try:
-        papermill.execute_notebook(
-            str(NOTEBOOKS / "scenario.ipynb"),
-            str(output),
-            parameters={
-                "params_file": str(params_file),
-                "replicates": replicates,
-                "seed": seed,
-                "scale": scale,
-                "run_id": run_dir.name,
-                "output_dir": str(run_dir.parent.resolve()),
-            },
-            kernel_name="python3",
-            progress_bar=False,
-            cwd=str(NOTEBOOKS),
-        )
-    except papermill.PapermillExecutionError as e:
-        return f"{e.ename}: {e.evalue} (cell {e.exec_count})"
-    except KeyboardInterrupt:
-        return "interrupted"
-    except Exception as e:  # the kernel died, the notebook could not be read, ...
-        return f"{type(e).__name__}: {e}"
+    error = execute(
+        NOTEBOOKS / "scenario.ipynb",
+        output,
+        {
+            "params_file": str(params_file),
+            "replicates": replicates,
+            "seed": seed,
+            "scale": scale,
+            "run_id": run_dir.name,
+            "output_dir": str(run_dir.parent.resolve()),
+        },
+    )
+    if error:
+        return error
     export_html(output)
     return None
 

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from simlib import compare
+from simlib import compare, compare_text, compare_workbook
 from simlib.errors import UserError
 from simlib.runs import run_scenario
 from tests.conftest import BASELINE
@@ -152,7 +152,7 @@ def test_caseloads_beds_and_targets_per_scenario(comparison, run_dirs):
     targets = comparison.tables["targets"]
     assert set(targets.scenario) == {"short", "push"}
     assert set(targets.status) <= {"met", "at risk", "not met"}
-    view = compare.targets_view(comparison, "zh")
+    view = compare_text.targets_view(comparison, "zh")
     assert set(view[("push", "达成情况")]) <= {"达成", "有风险", "未达成"}
 
 
@@ -232,7 +232,7 @@ def test_different_versions_seeds_scales_and_replicates_are_flagged(run_dirs, co
         "scale": "short: 0.02; push: 0.1",
     }
     c = compare.Comparison([a, b], ["short", "push"], compare.check_compatible([a, b]), {})
-    lines = compare.flag_lines(c, "zh")
+    lines = compare_text.flag_lines(c, "zh")
     assert len(lines) == 3 and lines[1].startswith("随机种子不同（short: 7; push: 8）")
 
 
@@ -259,7 +259,7 @@ def test_a_folder_that_is_not_a_complete_run_is_refused(run_dirs, tmp_path):
 
 
 def test_the_workbook_puts_what_changed_first_and_totals_in_wan(comparison, run_dirs, tmp_path):
-    path = compare.write_comparison_xlsx(comparison, tmp_path / "c.xlsx", "en")
+    path = compare_workbook.write_comparison_xlsx(comparison, tmp_path / "c.xlsx", "en")
     wb = load_workbook(path)
     assert wb.sheetnames[:3] == ["What changed", "README", "Totals"]
     changed = [r for r in wb["What changed"].iter_rows(values_only=True) if r[0] == "push"]
@@ -278,12 +278,12 @@ def test_the_workbook_puts_what_changed_first_and_totals_in_wan(comparison, run_
 def test_every_heading_exists_in_both_languages():
     assert TEXT_KEYS["en"] == TEXT_KEYS["zh"]
     for lang in ("en", "zh"):
-        names = [compare.text(f"sheet_{n}", lang) for n in compare.SHEETS]
+        names = [compare_text.text(f"sheet_{n}", lang) for n in compare_workbook.SHEETS]
         assert len(set(names)) == len(names)
         assert all(0 < len(n) <= 31 and not n.startswith("sheet_") for n in names)
 
 
-TEXT_KEYS = {lang: set(words) for lang, words in compare.TEXT.items()}
+TEXT_KEYS = {lang: set(words) for lang, words in compare_text.TEXT.items()}
 
 
 @pytest.fixture(scope="module")
