@@ -1,6 +1,7 @@
 """The ``simlib`` command line: run a scenario, validate a parameter file.
 
     simlib run PARAMS.yaml [--replicates N] [--seed S] [--scale F] [--run-id ID] [--out DIR]
+               [--lang zh|en]
     simlib validate PARAMS.yaml [PARAMS.yaml ...]
     simlib backtest HISTORY.csv [...] --fit-until YEAR --horizon K [--drivers actual|forecast]
                     --out FILE.csv
@@ -55,6 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--run-id", default=None, help="run folder name (default: scenario-timestamp)")
     run.add_argument("--out", default="outputs", help="folder for run folders (default outputs)")
+    run.add_argument(
+        "--lang",
+        choices=("zh", "en"),
+        default="zh",
+        help="language of budget.xlsx, the budget figures and the targets table (default zh)",
+    )
     run.set_defaults(func=cmd_run)
 
     val = sub.add_parser("validate", help="check scenario files; print ok or the errors")
@@ -175,13 +182,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         "seed": seed,
         "replicates": args.replicates,
         "scale": args.scale,
+        "lang": args.lang,
         "versions": runs.versions(),
         "start": runs.now(),
         "end": None,
     }
     runs.write_manifest(run_dir, manifest)
     print(f"simlib: running {loaded.name} into {run_dir}", file=sys.stderr)
-    error = execute_scenario_notebook(run_dir, loaded.file, args.replicates, seed, args.scale)
+    error = execute_scenario_notebook(
+        run_dir, loaded.file, args.replicates, seed, args.scale, args.lang
+    )
     manifest = runs.read_manifest(run_dir) | {"end": runs.now()}
     manifest["status"] = "failed" if error else "ok"
     if error:
@@ -199,7 +209,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def execute_scenario_notebook(
-    run_dir: Path, params_file: Path, replicates: int, seed: int, scale: float
+    run_dir: Path, params_file: Path, replicates: int, seed: int, scale: float, lang: str = "zh"
 ) -> str | None:
     """Execute the scenario notebook into ``run_dir``; the error text, or None if it ran."""
     from simlib.notebooks import execute
@@ -215,6 +225,7 @@ def execute_scenario_notebook(
             "scale": scale,
             "run_id": run_dir.name,
             "output_dir": str(run_dir.parent.resolve()),
+            "lang": lang,
         },
     )
     if error:

@@ -104,6 +104,9 @@ def test_the_budget_workbook_and_ledger_are_written(run, tmp_path):
     assert back.amount.sum() == pytest.approx(run.ledger.amount.sum())
     sheets = pd.ExcelFile(tmp_path / "run" / "budget.xlsx").sheet_names
     assert sheets == ["说明", "按项目", "按资金来源", "按地区", "合计"]
+    run.save(tmp_path / "run_en", lang="en")
+    sheets = pd.ExcelFile(tmp_path / "run_en" / "budget.xlsx").sheet_names
+    assert sheets == ["README", "By programme", "By funder", "By area", "Totals"]
 
 
 def test_higher_old_age_allowance_moves_only_its_line(scenario_file):
