@@ -63,7 +63,6 @@ the bounds.
 from __future__ import annotations
 
 import argparse
-import copy
 import csv
 import math
 import os
@@ -82,7 +81,7 @@ from simlib import arguments
 from simlib.errors import UserError
 from simlib.files import write_atomic
 from simlib.metrics import Metric, evaluate
-from simlib.parameters import Tree, dump_yaml, validate
+from simlib.parameters import dump_yaml
 
 if TYPE_CHECKING:  # the model, scipy and pandas are imported when used: `simlib --help` is quick
     import pandas as pd
@@ -393,18 +392,18 @@ def with_values(
 ) -> LoadedScenario:
     """The scenario with the chosen parameters set (each fact's value replaced), run to
     ``end_year`` if given."""
-    from simlib.scenario import LoadedScenario, Scenario
+    from simlib.scenario import changed
 
-    data = copy.deepcopy(loaded.tree.data)
-    if end_year is not None:
-        data["years"]["end_year"] = end_year
-    for param, value in zip(chosen, values, strict=True):
-        for path, factor in param.writes:
-            node = _node(data, path)
-            node.pop("values", None)
-            node["value"] = float(value) * factor
-    tree = Tree(data=data, origin=loaded.tree.origin, chain=loaded.tree.chain)
-    return LoadedScenario(validate(tree, Scenario), tree)
+    def write(data: dict) -> None:
+        if end_year is not None:
+            data["years"]["end_year"] = end_year
+        for param, value in zip(chosen, values, strict=True):
+            for path, factor in param.writes:
+                node = _node(data, path)
+                node.pop("values", None)
+                node["value"] = float(value) * factor
+
+    return changed(loaded, write)
 
 
 def target_value(raw: dict[str, np.ndarray], target: Target, loaded: LoadedScenario) -> float:

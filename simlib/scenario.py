@@ -10,6 +10,8 @@ file and what it extends, validates, and raises
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import Field, model_validator
@@ -148,3 +150,16 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     """Read, merge and validate a scenario file (and every file it extends)."""
     tree = load_tree(path)
     return LoadedScenario(validate(tree, Scenario), tree)
+
+
+def changed(loaded: LoadedScenario, change: Callable[[dict], None]) -> LoadedScenario:
+    """A copy of the scenario whose data ``change`` edits in place, validated again."""
+    data = copy.deepcopy(loaded.tree.data)
+    change(data)
+    tree = Tree(data=data, origin=loaded.tree.origin, chain=loaded.tree.chain)
+    return LoadedScenario(validate(tree, Scenario), tree)
+
+
+def ending_in(loaded: LoadedScenario, end_year: int) -> LoadedScenario:
+    """The scenario run to ``end_year`` only (a check of the first years, a calibration)."""
+    return changed(loaded, lambda data: data["years"].__setitem__("end_year", end_year))

@@ -111,3 +111,13 @@ def test_a_span_that_ends_before_it_starts_is_refused():
                 "threshold": {"value": 1.0, "unit": "u", "source": "plan"},
             }
         )
+
+
+def test_a_scenario_can_be_cut_short_and_keeps_its_files(baseline):
+    from simlib.scenario import ending_in
+
+    short = ending_in(baseline, 2018)
+    assert list(short.params.years.simulated) == [2016, 2017, 2018]
+    assert short.tree.chain == baseline.tree.chain
+    assert short.hash != baseline.hash  # the resolved parameters differ in one key
+    assert baseline.params.years.end_year == 2030  # the original is untouched
