@@ -7,10 +7,10 @@ import pytest
 from pydantic import ValidationError
 
 from simlib import medical_assistance as ma
-from simlib.columns import Columns
 from simlib.incomes import SHOCK_CODES
 from simlib.medical_assistance import MedicalAssistanceParams, Segment, pay_segmented
 from simlib.population import City
+from tests.cities import hand_city
 
 TINY = 1e-9  # a log-normal sigma that makes every draw its mean
 
@@ -87,21 +87,11 @@ def params(**changes) -> MedicalAssistanceParams:
 
 def city_of(people, incomes, shocks) -> City:
     """``people``: (age, adl, disability, household) per person; one urban area."""
-    age, adl, disability, household = (np.array(c) for c in zip(*people, strict=True))
-    m, n = len(age), len(incomes)
-    persons = Columns(
-        age=age.astype(np.int16),
-        sex=np.zeros(m, np.int8),
-        area=np.zeros(m, np.int8),
-        stratum=np.zeros(m, np.int8),
-        household=household.astype(np.int32),
-        disability=disability.astype(np.int8),
-    )
-    persons.add("adl", adl.astype(np.int8))
-    households = Columns(area=np.zeros(n, np.int8), stratum=np.zeros(n, np.int8))
-    households.add("income_pc", np.asarray(incomes, dtype=float))
-    households.add("shock", np.asarray(shocks, dtype=np.int8))
-    return City(("a",), persons, households, weight=1.0, year=2016)
+    age, adl, disability, household = zip(*people, strict=True)
+    city = hand_city(age, household, len(incomes), disability=disability, adl=adl)
+    city.households.add("income_pc", np.asarray(incomes, dtype=float))
+    city.households.add("shock", np.asarray(shocks, dtype=np.int8))
+    return city
 
 
 ILL = SHOCK_CODES["major_illness"]

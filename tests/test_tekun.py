@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from simlib import tekun
-from simlib.columns import Columns
 from simlib.population import City
 from simlib.tekun import TekunParams, basic_standard
+from tests.cities import hand_city
 
 
 def fact(value):
@@ -34,22 +34,12 @@ def params(**changes) -> TekunParams:
 
 def city_of(people, incomes, assets=None) -> City:
     """``people``: (age, disability, household, adl) per person; one urban area."""
-    age, disability, household, adl = (np.array(c) for c in zip(*people, strict=True))
-    m, n = len(age), len(incomes)
-    persons = Columns(
-        age=age.astype(np.int16),
-        sex=np.zeros(m, np.int8),
-        area=np.zeros(m, np.int8),
-        stratum=np.zeros(m, np.int8),
-        household=household.astype(np.int32),
-        disability=disability.astype(np.int8),
-    )
-    households = Columns(area=np.zeros(n, np.int8), stratum=np.zeros(n, np.int8))
-    households.add("income_pc", np.asarray(incomes, dtype=float))
-    households.add("asset_fail", np.zeros(n, bool) if assets is None else np.asarray(assets))
-    city = City(("a",), persons, households, weight=1.0, year=2016)
-    persons.add("adl", adl.astype(np.int8))
-    persons.add("institution", np.full(m, -1, np.int16), fresh=-1)
+    age, disability, household, adl = zip(*people, strict=True)
+    n = len(incomes)
+    city = hand_city(age, household, n, disability=disability, adl=adl)
+    city.households.add("income_pc", np.asarray(incomes, dtype=float))
+    city.households.add("asset_fail", np.zeros(n, bool) if assets is None else np.asarray(assets))
+    city.persons.add("institution", np.full(len(age), -1, np.int16), fresh=-1)
     tekun.init_tekun(city, params(), np.random.default_rng(0))
     return city
 
