@@ -19,26 +19,21 @@ import pandas as pd
 from pydantic import model_validator
 
 from simlib.facts import Fact, Share, Strict
-from simlib.metrics import Metric
+from simlib.glossary import label
+from simlib.metrics import Kind, Metric
 from simlib.population import STRATA
 
-FUNDERS: dict[str, tuple[str, str]] = {
-    "central": ("Central government", "中央财政"),
-    "provincial": ("Provincial government", "省级财政"),
-    "municipal": ("Municipal government", "市级财政"),
-    "county": ("County / district government", "县(区)级财政"),
-}
-"""The levels of government that fund the programmes, in booking order (English, Chinese)."""
+FUNDERS = ("central", "provincial", "municipal", "county")
+"""The levels of government that fund the programmes, in booking order (their labels are in
+the glossary, :mod:`simlib.glossary`)."""
 
 
 @dataclass(frozen=True)
 class Programme:
-    """A line of the ledger: the programme, its spending metric and its labels."""
+    """A line of the ledger: the programme and its spending metric (labels: the glossary)."""
 
     name: str
     metric: str
-    label_en: str
-    label_zh: str
     group: str  # "assistance" (社会救助) or "welfare" (社会福利)
 
     @property
@@ -50,73 +45,17 @@ class Programme:
 PROGRAMMES: dict[str, Programme] = {
     p.name: p
     for p in (
-        Programme("dibao", "dibao_spending", "Dibao", "最低生活保障", "assistance"),
-        Programme(
-            "price_subsidy",
-            "price_subsidy_spending",
-            "Temporary price subsidy",
-            "临时价格补贴",
-            "assistance",
-        ),
-        Programme(
-            "tekun", "tekun_spending", "Destitute persons support", "特困人员救助供养", "assistance"
-        ),
-        Programme(
-            "medical_assistance",
-            "medical_assist_spending",
-            "Medical assistance",
-            "医疗救助",
-            "assistance",
-        ),
-        Programme(
-            "temporary_assistance",
-            "temp_assist_spending",
-            "Temporary assistance",
-            "临时救助",
-            "assistance",
-        ),
-        Programme(
-            "orphan_allowance",
-            "orphan_allowance_spending",
-            "Scattered orphans and de facto unsupported children",
-            "散居孤儿和事实无人抚养儿童基本生活费",
-            "welfare",
-        ),
-        Programme(
-            "disability_living_subsidy",
-            "disability_living_spending",
-            "Living subsidy for disabled persons in hardship",
-            "困难残疾人生活补贴",
-            "welfare",
-        ),
-        Programme(
-            "disability_nursing_subsidy",
-            "disability_nursing_spending",
-            "Nursing subsidy for severely disabled persons",
-            "重度残疾人护理补贴",
-            "welfare",
-        ),
-        Programme(
-            "old_age_allowance",
-            "old_age_allowance_spending",
-            "Old-age allowance",
-            "高龄津贴",
-            "welfare",
-        ),
-        Programme(
-            "care_subsidy",
-            "care_subsidy_spending",
-            "Care-home operating subsidies",
-            "养老机构运营补贴",
-            "welfare",
-        ),
-        Programme(
-            "bed_construction",
-            "bed_construction_spending",
-            "Care-bed construction subsidies",
-            "养老床位建设补贴",
-            "welfare",
-        ),
+        Programme("dibao", "dibao_spending", "assistance"),
+        Programme("price_subsidy", "price_subsidy_spending", "assistance"),
+        Programme("tekun", "tekun_spending", "assistance"),
+        Programme("medical_assistance", "medical_assist_spending", "assistance"),
+        Programme("temporary_assistance", "temp_assist_spending", "assistance"),
+        Programme("orphan_allowance", "orphan_allowance_spending", "welfare"),
+        Programme("disability_living_subsidy", "disability_living_spending", "welfare"),
+        Programme("disability_nursing_subsidy", "disability_nursing_spending", "welfare"),
+        Programme("old_age_allowance", "old_age_allowance_spending", "welfare"),
+        Programme("care_subsidy", "care_subsidy_spending", "welfare"),
+        Programme("bed_construction", "bed_construction_spending", "welfare"),
     )
 }
 """Every programme the model pays, in report order."""
@@ -214,40 +153,23 @@ REAL_UNIT = "yuan/year, base-year prices"
 
 
 def _spending_metrics() -> list[Metric]:
-    nominal = [
-        Metric(p.metric, "yuan/year", "sum", p.label_en, p.label_zh + "支出")
-        for p in PROGRAMMES.values()
-    ]
-    total = Metric(
-        "relief_spending_total",
-        "yuan/year",
-        "sum",
-        "Relief spending, all programmes",
-        "民政救助福利支出合计",
-    )
-    real = [
-        Metric(m.name + "_real", REAL_UNIT, "sum", m.label_en + " (real)", m.label_zh + "(不变价)")
-        for m in (*nominal, total)
-    ]
-    envelope = [
-        Metric(
-            "budget_revenue",
-            "yuan/year",
-            "sum",
-            "General public budget revenue (apportioned by population)",
-            "一般公共预算收入",
-        ),
-        Metric(
+    def metric(name: str, unit: str, kind: Kind = "sum", **ratio: str) -> Metric:
+        en, zh = label("metrics", name, "en"), label("metrics", name, "zh")
+        return Metric(name, unit, kind, en, zh, **ratio)
+
+    nominal = [p.metric for p in PROGRAMMES.values()] + ["relief_spending_total"]
+    return [
+        *(metric(name, "yuan/year") for name in nominal),
+        *(metric(name + "_real", REAL_UNIT) for name in nominal),
+        metric("budget_revenue", "yuan/year"),
+        metric(
             "relief_share_of_revenue",
             "share",
             "ratio",
-            "Relief spending / general public budget revenue",
-            "救助福利支出占一般公共预算收入比重",
             numerator="relief_spending_total",
             denominator="budget_revenue",
         ),
     ]
-    return [*nominal, total, *real, *envelope]
 
 
 METRICS = _spending_metrics()
