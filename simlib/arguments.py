@@ -36,3 +36,23 @@ def scale(text: str) -> float:
 
 positive_int = whole_number(1)
 seed = whole_number(0, "must not be negative")
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The options every command that runs scenarios takes (``run``, ``batch``)."""
+    parser.add_argument("--replicates", type=positive_int, default=5, help="replicates (default 5)")
+    parser.add_argument("--seed", type=seed, default=None, help="root seed (default 20160101)")
+    parser.add_argument(
+        "--scale",
+        type=scale,
+        default=0.2,
+        help="share of the city simulated, 0-1 (default 0.2); results are city totals",
+    )
+    parser.add_argument("--out", default="outputs", help="folder for run folders (default outputs)")
+    parser.add_argument(
+        "--lang",
+        choices=("zh", "en"),
+        default="zh",
+        help="language of budget.xlsx, the budget figures and the targets table (default zh)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -9,9 +9,13 @@
     simlib scenario template PARAMS.yaml --out FILE.xlsx
     simlib scenario from-xlsx FILE.xlsx --out NEW.yaml
     simlib compare RUN_DIR RUN_DIR... [--baseline RUN] [--lang zh|en] [--out DIR]
+    simlib batch PARAMS.yaml... [--replicates N] [--seed S] [--scale F] [--workers N]
+                 [--scheduler ADDRESS|local] [--out DIR] [--resume | --force] [--no-notebooks]
+    simlib runs [--out DIR]
 
-``run`` executes ``notebooks/scenario.ipynb`` with papermill into the run folder
-``DIR/<run-id>/`` and writes the manifest: ``running`` while it works, then ``ok``,
+``run`` runs the model and saves its tables into the run folder ``DIR/<run-id>/``,
+then executes ``notebooks/scenario.ipynb`` there with papermill
+(:mod:`simlib.run_folder`); the manifest says ``running`` while it works, then ``ok``,
 or ``failed`` with the error (the executed notebook is kept either way).  A user
 error (a bad file, a bad option, a run folder that exists) prints a clear message
 and exits with status 2, with no traceback; a run that fails exits with 1.
@@ -24,7 +28,6 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from simlib import arguments
 from simlib.errors import UserError
@@ -32,6 +35,7 @@ from simlib.parameters import ParameterError
 
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+"""The notebooks ``run`` executes (a test may point it elsewhere)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,26 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a scenario through the scenario notebook")
     run.add_argument("params", help="scenario file (YAML)")
-    run.add_argument(
-        "--replicates", type=arguments.positive_int, default=5, help="replicates (default 5)"
-    )
-    run.add_argument(
-        "--seed", type=arguments.seed, default=None, help="root seed (default 20160101)"
-    )
-    run.add_argument(
-        "--scale",
-        type=arguments.scale,
-        default=0.2,
-        help="share of the city simulated, 0-1 (default 0.2); results are city totals",
-    )
+    arguments.add_run_options(run)
     run.add_argument("--run-id", default=None, help="run folder name (default: scenario-timestamp)")
-    run.add_argument("--out", default="outputs", help="folder for run folders (default outputs)")
-    run.add_argument(
-        "--lang",
-        choices=("zh", "en"),
-        default="zh",
-        help="language of budget.xlsx, the budget figures and the targets table (default zh)",
-    )
     run.set_defaults(func=cmd_run)
 
     val = sub.add_parser("validate", help="check scenario files; print ok or the errors")
@@ -94,6 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compare.add_arguments(cmp)
     cmp.set_defaults(func=compare.run)
+
+    from simlib import batch, run_index
+
+    bat = sub.add_parser(
+        "batch", help="run many scenarios into DIR/<scenario>-<hash>/, on processes or Dask"
+    )
+    batch.add_arguments(bat)
+    bat.set_defaults(func=batch.run)
+    idx = sub.add_parser("runs", help="an index of the runs in a folder")
+    run_index.add_arguments(idx)
+    idx.set_defaults(func=run_index.run)
     return parser
 
 
@@ -163,6 +160,7 @@ def new_run_dir(out: Path, run_id: str | None, scenario: str) -> Path:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from simlib import runs
+    from simlib.run_folder import RunRequest, execute
     from simlib.scenario import load_scenario
 
     loaded = load_scenario(args.params)
@@ -171,79 +169,30 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UserError(f"--out {out} is a file, not a folder")
     run_dir = new_run_dir(out, args.run_id, loaded.name)
     run_dir.mkdir(parents=True)
-    seed = runs.DEFAULT_SEED if args.seed is None else args.seed
-    manifest: dict[str, Any] = {
-        "run_id": run_dir.name,
-        "status": "running",
-        "scenario": loaded.name,
-        "scenario_file": str(loaded.file),
-        "extends_chain": [str(p) for p in loaded.tree.chain],
-        "parameter_hash": loaded.hash,
-        "seed": seed,
-        "replicates": args.replicates,
-        "scale": args.scale,
-        "lang": args.lang,
-        "versions": runs.versions(),
-        "start": runs.now(),
-        "end": None,
-    }
-    runs.write_manifest(run_dir, manifest)
-    print(f"simlib: running {loaded.name} into {run_dir}", file=sys.stderr)
-    error = execute_scenario_notebook(
-        run_dir, loaded.file, args.replicates, seed, args.scale, args.lang
+    request = RunRequest(
+        params_file=str(loaded.file),
+        run_dir=str(run_dir),
+        seed=runs.DEFAULT_SEED if args.seed is None else args.seed,
+        replicates=args.replicates,
+        scale=args.scale,
+        lang=args.lang,
+        quiet=args.quiet,
+        notebooks_dir=str(NOTEBOOKS),
     )
-    manifest = runs.read_manifest(run_dir) | {"end": runs.now()}
-    manifest["status"] = "failed" if error else "ok"
-    if error:
-        manifest["error"] = error
-    manifest["files"] = sorted(p.name for p in run_dir.iterdir() if not p.name.startswith("."))
-    runs.write_manifest(run_dir, manifest)
-    if error:
+    print(f"simlib: running {loaded.name} into {run_dir}", file=sys.stderr)
+    try:
+        outcome = execute(request)
+    except KeyboardInterrupt:
+        print(f"simlib: interrupted; {run_dir} is marked failed", file=sys.stderr)
+        return 130
+    if outcome.error:
         print(
-            f"simlib: run failed: {error}\nsimlib: the notebook with the error is in {run_dir}",
+            f"simlib: run failed: {outcome.error}\nsimlib: what it wrote is in {run_dir}",
             file=sys.stderr,
         )
-        return 130 if error == "interrupted" else 1
+        return 130 if outcome.error.endswith("interrupted") else 1
     print(run_dir)
     return 0
-
-
-def execute_scenario_notebook(
-    run_dir: Path, params_file: Path, replicates: int, seed: int, scale: float, lang: str = "zh"
-) -> str | None:
-    """Execute the scenario notebook into ``run_dir``; the error text, or None if it ran."""
-    from simlib.notebooks import execute
-
-    output = run_dir / "scenario.ipynb"
-    error = execute(
-        NOTEBOOKS / "scenario.ipynb",
-        output,
-        {
-            "params_file": str(params_file),
-            "replicates": replicates,
-            "seed": seed,
-            "scale": scale,
-            "run_id": run_dir.name,
-            "output_dir": str(run_dir.parent.resolve()),
-            "lang": lang,
-        },
-    )
-    if error:
-        return error
-    export_html(output)
-    return None
-
-
-def export_html(notebook: Path) -> Path:
-    """An HTML copy of an executed notebook, beside it."""
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    from simlib.files import write_atomic
-
-    body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
-    target = notebook.with_suffix(".html")
-    return write_atomic(target, lambda p: p.write_text(body, encoding="utf-8"))
 
 
 if __name__ == "__main__":

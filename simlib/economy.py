@@ -379,6 +379,20 @@ class Drivers:
         ]
         return pd.concat(parts, ignore_index=True)
 
+    @classmethod
+    def from_table(cls, table: pd.DataFrame) -> Drivers:
+        """The drivers back from their :meth:`table` (a saved run's ``drivers.csv``)."""
+        first, last = int(table.year.min()), int(table.year.max())
+        paths, units, provenance = {}, {}, {}
+        for name, rows in table.groupby("driver", sort=False):
+            rows = rows.sort_values("year")
+            if list(rows.year) != list(range(first, last + 1)):
+                raise ValueError(f"driver {name!r} does not cover {first}-{last} year by year")
+            paths[str(name)] = rows.value.to_numpy(dtype=float)
+            units[str(name)] = str(rows.unit.iloc[0])
+            provenance[str(name)] = tuple(rows.provenance.fillna("").astype(str))
+        return cls(first, last, paths, units, provenance)
+
     def _known(self, name: str) -> str:
         if name not in self._paths:
             raise KeyError(f"no driver {name!r} (known: {', '.join(self._paths)})")

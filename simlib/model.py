@@ -27,6 +27,8 @@ same flows as later; the homes start with the base year's residents.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import mesa
 import numpy as np
 
@@ -260,10 +262,12 @@ class CityModel(mesa.Model):
             city, self.homes, outcome, booked, deflator, d.value("budget_revenue", year)
         )
 
-    def run(self) -> None:
-        """Step to the scenario's last year."""
+    def run(self, after_year: Callable[[int], object] | None = None) -> None:
+        """Step to the scenario's last year (calling ``after_year(year)`` after each)."""
         while self.year < self.params.years.end_year:
             self.step()
+            if after_year is not None:
+                after_year(self.year)
 
     # --- stages ---------------------------------------------------------------------
 

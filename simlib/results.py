@@ -70,10 +70,12 @@ def tidy(
 def summarise(table: pd.DataFrame) -> pd.DataFrame:
     """Mean and 5/50/95th percentiles across replicates, per year, area, stratum and metric."""
     grouped = table.groupby(KEYS, sort=False, observed=True)["value"]
-    summary = grouped.agg(
-        mean="mean",
-        p05=lambda v: float(np.quantile(v, 0.05)),
-        p50="median",
-        p95=lambda v: float(np.quantile(v, 0.95)),
+    summary = pd.DataFrame(
+        {
+            "mean": grouped.mean(),
+            "p05": grouped.quantile(0.05),  # linear interpolation, as numpy.quantile
+            "p50": grouped.median(),
+            "p95": grouped.quantile(0.95),
+        }
     )
     return summary.reset_index()

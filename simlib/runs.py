@@ -179,6 +179,7 @@ def run_replicate(
     scale: float,
     seed: np.random.SeedSequence,
     drivers: Drivers | None = None,
+    after_year: Callable[[int], object] | None = None,
 ) -> ReplicateResult:
     """Build and run one replicate (with its own drivers from ``seed`` unless given)."""
     t0 = time.perf_counter()
@@ -188,7 +189,7 @@ def run_replicate(
         scenario.params, scale=scale, rng=np.random.default_rng(seed), drivers=drivers
     )
     t1 = time.perf_counter()
-    model.run()
+    model.run(after_year)
     t2 = time.perf_counter()
     timings = {"build_s": t1 - t0, "step_s": t2 - t1, "persons": float(len(model.city.persons))}
     booked, deflators = model.ledger()
@@ -200,9 +201,13 @@ def run_scenario(
     replicates: int = 1,
     seed: int = DEFAULT_SEED,
     scale: float = 1.0,
-    progress: Callable[[int, int], None] | None = None,
+    after_year: Callable[[int], object] | None = None,
 ) -> RunResult:
-    """Run a scenario: every replicate, then the tidy table and the summary."""
+    """Run a scenario: every replicate, then the tidy table and the summary.
+
+    ``after_year(year)`` is called after every simulated year of every replicate
+    (replicates × years calls in all), for a progress bar.
+    """
     if replicates < 1:
         raise ValueError("replicates must be at least 1")
     if not 0 < scale <= 1:
@@ -212,10 +217,8 @@ def run_scenario(
     drivers = replicate_drivers(loaded)
     own = p.economy.sampled_paths  # each replicate draws its own driver paths
     done: list[ReplicateResult] = []
-    for i, child in enumerate(replicate_seeds(seed, replicates)):
-        done.append(run_replicate(loaded, scale, child, None if own else drivers))
-        if progress:
-            progress(i + 1, replicates)
+    for child in replicate_seeds(seed, replicates):
+        done.append(run_replicate(loaded, scale, child, None if own else drivers, after_year))
     years = list(p.years.simulated)
     values = metric_arrays(METRICS, [r.raw for r in done])
     table = tidy(values, METRICS, loaded.name, years, p.area_codes)
@@ -256,6 +259,56 @@ def driver_paths(replicates: list[Drivers]) -> pd.DataFrame:
                 )
             )
     return pd.concat(parts, ignore_index=True)
+
+
+def load_run(run_dir: str | Path) -> RunResult:
+    """A saved run back from its folder (what :meth:`RunResult.save` wrote).
+
+    The scenario comes from the folder's ``params.resolved.yaml``, so the run reads
+    as it was even if its scenario file has changed since.
+    """
+    run_dir = Path(run_dir)
+    manifest = read_manifest(run_dir)
+    missing = [n for n in SAVED if not (run_dir / n).is_file()]
+    if missing or "seed" not in manifest:
+        raise FileNotFoundError(f"{run_dir} holds no saved run (missing {missing or 'manifest'})")
+    scenario = load_scenario(run_dir / "params.resolved.yaml")
+    seconds = manifest.get("model_seconds", {})
+    paths, forecasts = run_dir / "driver_paths.parquet", run_dir / "forecasts.csv"
+    return RunResult(
+        scenario=scenario,
+        seed=int(manifest["seed"]),
+        replicates=int(manifest["replicates"]),
+        scale=float(manifest["scale"]),
+        table=pd.read_parquet(run_dir / "results.parquet"),
+        summary=pd.read_parquet(run_dir / "summary.parquet"),
+        targets=_text_filled(pd.read_csv(run_dir / "targets.csv")),
+        drivers=Drivers.from_table(pd.read_csv(run_dir / "drivers.csv")),
+        ledger=pd.read_parquet(run_dir / "ledger.parquet"),
+        timings=[
+            {"build_s": b, "step_s": s}
+            for b, s in zip(seconds.get("build", []), seconds.get("steps", []), strict=False)
+        ],
+        driver_paths=pd.read_parquet(paths) if paths.is_file() else None,
+        forecasts=pd.read_csv(forecasts) if forecasts.is_file() else None,
+    )
+
+
+SAVED = (
+    "params.resolved.yaml",
+    "results.parquet",
+    "summary.parquet",
+    "targets.csv",
+    "drivers.csv",
+    "ledger.parquet",
+)
+"""The files every saved run has (``load_run`` reads them)."""
+
+
+def _text_filled(table: pd.DataFrame) -> pd.DataFrame:
+    """Empty text cells back as "" (CSV reads them as missing)."""
+    text = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
+    return table.assign(**{c: table[c].fillna("").astype(str) for c in text})
 
 
 # --- manifest ---------------------------------------------------------------------

@@ -11,8 +11,9 @@ file and what it extends, validates, and raises
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, model_validator
 
@@ -21,6 +22,7 @@ from simlib.demography import DemographyParams
 from simlib.dibao import DibaoParams
 from simlib.economy import EconomyParams
 from simlib.elderly_care import ElderlyCareParams
+from simlib.errors import UserError
 from simlib.facts import Fact, Strict
 from simlib.health import HealthParams
 from simlib.incomes import IncomeParams
@@ -163,3 +165,58 @@ def changed(loaded: LoadedScenario, change: Callable[[dict], None]) -> LoadedSce
 def ending_in(loaded: LoadedScenario, end_year: int) -> LoadedScenario:
     """The scenario run to ``end_year`` only (a check of the first years, a calibration)."""
     return changed(loaded, lambda data: data["years"].__setitem__("end_year", end_year))
+
+
+def with_values(
+    loaded: LoadedScenario, values: Mapping[str, Any], *, multiply: bool = False
+) -> LoadedScenario:
+    """A copy of the scenario with the parameters at dotted key paths set to ``values``
+    (or, with ``multiply``, multiplied by them), validated again.
+
+    A key path names a block's field, e.g. ``programmes.dibao.take_up.urban`` or
+    ``standards.adjustment.ratio``; a list item is named by its index.  A fact is set
+    through its ``value``, or every dated value of ``values`` (a dated path multiplied
+    keeps its shape over the years).  An unknown path raises :class:`UserError`.
+    """
+
+    def change(data: dict) -> None:
+        for path, v in values.items():
+            parent, key = _parent(data, path)
+            node = parent[key]
+            if isinstance(node, dict) and ("value" in node or "values" in node):
+                if node.get("values") is not None:
+                    node["values"] = {
+                        y: _new(old, v, multiply) for y, old in node["values"].items()
+                    }
+                else:
+                    node["value"] = _new(node["value"], v, multiply)
+            else:
+                parent[key] = _new(node, v, multiply)
+
+    return changed(loaded, change)
+
+
+def _parent(data: dict, path: str) -> tuple[Any, Any]:
+    """The container holding the last step of ``path``, and that step (key or index)."""
+    node: Any = data
+    steps = path.split(".")
+    for i, step in enumerate(steps):
+        key: Any = int(step) if isinstance(node, list) and step.isdigit() else step
+        try:
+            child = node[key]
+        except (KeyError, IndexError, TypeError):
+            raise UserError(
+                f"unknown parameter {path!r}: no {'.'.join(steps[: i + 1])!r} in the scenario"
+            ) from None
+        if i == len(steps) - 1:
+            return node, key
+        node = child
+    raise UserError(f"empty parameter path {path!r}")
+
+
+def _new(old: Any, value: Any, multiply: bool) -> Any:
+    if not multiply:
+        return value
+    if isinstance(old, bool) or not isinstance(old, int | float):
+        raise UserError(f"cannot multiply {old!r}: not a number")
+    return old * value

@@ -1,0 +1,210 @@
+"""One run into its folder: the manifest, the model, the tables, then the notebook.
+
+``simlib run`` and each run of ``simlib batch`` go through :func:`execute`:
+
+1. the manifest says ``running`` (with the process and host doing the work);
+2. the model runs every replicate here, with a progress bar over replicates × years,
+   and the tables are saved (each written under a temporary name and renamed);
+3. with ``notebook``, the scenario notebook is executed with papermill; it reads the
+   saved run (``simlib.load_run``) and adds the figures, ``scenario.ipynb`` and
+   ``scenario.html``;
+4. the manifest says ``ok``, or ``failed`` with the error.
+
+A run stopped half-way (Ctrl-C, a kill, a dead machine) leaves its manifest at
+``running`` or ``failed``, never ``ok``: only a run whose manifest says ``ok`` is
+complete (:func:`is_complete`), and ``simlib batch --resume`` redoes the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from simlib import runs
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What to run and where: picklable, so a worker process or a Dask worker can take it."""
+
+    params_file: str
+    run_dir: str
+    seed: int
+    replicates: int
+    scale: float
+    lang: str = "zh"
+    notebook: bool = True
+    quiet: bool = False
+    notebooks_dir: str = str(NOTEBOOKS)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run_dir: str
+    status: str  # ok | failed
+    error: str | None
+    seconds: float
+
+
+def is_complete(run_dir: Path) -> bool:
+    """Whether the folder holds a finished run (its manifest says ``ok``)."""
+    return runs.read_manifest(run_dir).get("status") == "ok"
+
+
+def execute(request: RunRequest) -> RunOutcome:
+    """Run the scenario into ``request.run_dir``; the manifest records how it ended."""
+    from simlib.scenario import load_scenario
+
+    start = time.perf_counter()
+    run_dir = Path(request.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    loaded = load_scenario(request.params_file)
+    runs.write_manifest(run_dir, _starting(request, loaded, run_dir))
+    try:
+        error = _work(request, loaded, run_dir)
+    except KeyboardInterrupt:
+        _finish(run_dir, "interrupted")
+        raise
+    except Exception as e:  # the model or a table failed: say so in the manifest
+        error = f"{type(e).__name__}: {e}"
+    _finish(run_dir, error)
+    seconds = time.perf_counter() - start
+    return RunOutcome(str(run_dir), "failed" if error else "ok", error, seconds)
+
+
+def _work(request: RunRequest, loaded: Any, run_dir: Path) -> str | None:
+    """The model and its tables, then the notebook; the notebook's error, or None."""
+    years = len(loaded.params.years.simulated)
+    bar = _progress(loaded.name, request.replicates * years, request.quiet)
+    with bar:
+        result = runs.run_scenario(
+            loaded,
+            replicates=request.replicates,
+            seed=request.seed,
+            scale=request.scale,
+            after_year=lambda _year: bar.update(1),
+        )
+    result.save(run_dir, lang=request.lang)
+    if not request.notebook:
+        return None
+    return execute_notebook(request, run_dir)
+
+
+def _progress(name: str, total: int, quiet: bool) -> Any:
+    from simlib.parallel import progress_bar
+
+    return progress_bar(total, f"{name}: replicates × years", quiet, unit="year")
+
+
+def execute_notebook(request: RunRequest, run_dir: Path) -> str | None:
+    """Execute the scenario notebook into ``run_dir`` (it reads the saved run there)."""
+    from simlib.notebooks import execute as papermill_execute
+
+    notebook = Path(request.notebooks_dir) / "scenario.ipynb"
+    output = run_dir / "scenario.ipynb"
+    error = papermill_execute(
+        notebook,
+        output,
+        {
+            "params_file": request.params_file,
+            "replicates": request.replicates,
+            "seed": request.seed,
+            "scale": request.scale,
+            "run_id": run_dir.name,
+            "output_dir": str(run_dir.parent.resolve()),
+            "lang": request.lang,
+        },
+    )
+    if error:
+        return f"notebook: {error}"
+    export_html(output)
+    return None
+
+
+def export_html(notebook: Path) -> Path:
+    """An HTML copy of an executed notebook, beside it."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    from simlib.files import write_atomic
+
+    body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
+    target = notebook.with_suffix(".html")
+    return write_atomic(target, lambda p: p.write_text(body, encoding="utf-8"))
+
+
+def _starting(request: RunRequest, loaded: Any, run_dir: Path) -> dict[str, Any]:
+    return {
+        "run_id": run_dir.name,
+        "status": "running",
+        "scenario": loaded.name,
+        "scenario_file": str(loaded.file),
+        "extends_chain": [str(p) for p in loaded.tree.chain],
+        "parameter_hash": loaded.hash,
+        "run_hash": run_hash(loaded.hash, request.seed, request.replicates, request.scale),
+        "seed": request.seed,
+        "replicates": request.replicates,
+        "scale": request.scale,
+        "lang": request.lang,
+        "notebook": request.notebook,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "versions": runs.versions(),
+        "start": runs.now(),
+        "end": None,
+    }
+
+
+def _finish(run_dir: Path, error: str | None) -> None:
+    manifest = runs.read_manifest(run_dir) | {"end": runs.now()}
+    manifest["status"] = "failed" if error else "ok"
+    if error:
+        manifest["error"] = error
+    else:
+        manifest.pop("error", None)
+    manifest["files"] = sorted(p.name for p in run_dir.iterdir() if not p.name.startswith("."))
+    runs.write_manifest(run_dir, manifest)
+
+
+def run_hash(parameter_hash: str, seed: int, replicates: int, scale: float) -> str:
+    """The identity of a run request: resolved parameters, seed, replicates and scale.
+
+    The same request always gives the same hash (and so the same batch folder); any
+    change to a parameter, the seed, the replicates or the scale gives another.
+    """
+    key = json.dumps(
+        {"parameters": parameter_hash, "seed": seed, "replicates": replicates, "scale": scale},
+        sort_keys=True,
+    )
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def state(run_dir: Path) -> str:
+    """``ok``, ``failed``, ``running``, ``stopped`` (a run whose process on this host is
+    gone without finishing) or ``unknown`` (no readable manifest)."""
+    manifest = runs.read_manifest(run_dir)
+    status = manifest.get("status", "unknown")
+    here = manifest.get("host") == socket.gethostname()
+    if status == "running" and here and not _alive(manifest.get("pid")):
+        return "stopped"
+    return str(status)
+
+
+def _alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
