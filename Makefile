@@ -48,7 +48,7 @@ test-quick: $(STAMP)
 
 lab: $(STAMP)
 	$(BIN)/python -m ipykernel install --sys-prefix --name simlib --display-name "simlib (.venv)" >/dev/null
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 lint: $(STAMP)
 	$(BIN)/ruff check simlib tests benchmarks

@@ -12,6 +12,7 @@
     simlib batch PARAMS.yaml... [--replicates N] [--seed S] [--scale F] [--workers N]
                  [--scheduler ADDRESS|local] [--out DIR] [--resume | --force] [--no-notebooks]
     simlib runs [--out DIR]
+    simlib sweep SWEEP.yaml [--out DIR] [--workers N] [--scheduler ADDRESS|local] [--force]
 
 ``run`` runs the model and saves its tables into the run folder ``DIR/<run-id>/``,
 then executes ``notebooks/scenario.ipynb`` there with papermill
@@ -88,6 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     batch.add_arguments(bat)
     bat.set_defaults(func=batch.run)
+    from simlib import sweep
+
+    sw = sub.add_parser(
+        "sweep", help="sensitivity analysis: a design over parameters, indices, tornado, ranking"
+    )
+    sweep.add_arguments(sw)
+    sw.set_defaults(func=sweep.run)
     idx = sub.add_parser("runs", help="an index of the runs in a folder")
     run_index.add_arguments(idx)
     idx.set_defaults(func=run_index.run)

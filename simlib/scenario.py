@@ -174,7 +174,8 @@ def with_values(
     (or, with ``multiply``, multiplied by them), validated again.
 
     A key path names a block's field, e.g. ``programmes.dibao.take_up.urban`` or
-    ``standards.adjustment.ratio``; a list item is named by its index.  A fact is set
+    ``standards.adjustment.ratio``; a list item is named by its index, a year of dated
+    values by the year (``...values.2020``).  A fact is set
     through its ``value``, or every dated value of ``values`` (a dated path multiplied
     keeps its shape over the years).  An unknown path raises :class:`UserError`.
     """
@@ -201,7 +202,11 @@ def _parent(data: dict, path: str) -> tuple[Any, Any]:
     node: Any = data
     steps = path.split(".")
     for i, step in enumerate(steps):
-        key: Any = int(step) if isinstance(node, list) and step.isdigit() else step
+        key: Any = step
+        if step.isdigit() and (
+            isinstance(node, list) or (isinstance(node, dict) and step not in node)
+        ):
+            key = int(step)  # a list index, or a year of dated values
         try:
             child = node[key]
         except (KeyError, IndexError, TypeError):
