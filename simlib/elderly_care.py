@@ -19,6 +19,9 @@ DESIGN §2 step 7.  Each year, after the elders' health has moved on:
   for it: destitute persons everywhere on their list; poor fully dependent elders
   in the ``subsidised_kinds``.  Each takes its preferred kind with a free place in
   its own area.  Admitted elders leave their family household (``household`` -1).
+  When the model passes a staffing limit (养老护理员, :mod:`simlib.care_workforce`), an
+  area admits only as many as its care workers can look after, by the same priority
+  (:func:`within_staffing`).
 * **Operating subsidy**: each occupied bed earns its home's subsidy per month
   (运营补贴), counted on the mean of the occupancy before and after admissions.
 
@@ -218,13 +221,16 @@ def step(
     poor: np.ndarray,
     destitute_first: np.ndarray,
     destitute_asking: np.ndarray,
+    staffed: np.ndarray | None = None,
 ) -> CareYear:
     """One year of elderly care: discharges, demand, admissions, operating subsidies.
 
     ``person_income_month`` is each person's monthly income (their household's per
     capita); ``poor`` marks persons on dibao or with low income; ``destitute_first``
     the destitute persons the bureau places this year, ``destitute_asking`` the
-    self-caring ones who ask for a place.
+    self-caring ones who ask for a place.  ``staffed`` (per area, simulated persons) is
+    the most residents the care workers of each area can look after after admissions
+    (:func:`staffing_room`, :func:`within_staffing`); None for no limit.
     """
     p = city.persons
     n = len(p)
@@ -232,6 +238,10 @@ def step(
     n_homes = len(homes)
     start = occupancy(p.institution, n_homes)
     free = np.maximum(places(homes, scale) - start, 0)
+    room = None
+    if staffed is not None:
+        home_area = home_area_kind(homes)[0]
+        room = staffing_room(staffed, np.bincount(home_area, start, minlength=len(staffed)))
 
     at_home = (p.institution < 0) & (p.age >= ELDER_AGE)
     waiting = at_home & (p.waiting_since > 0)
@@ -258,6 +268,7 @@ def step(
         year,
         person_income_month,
         poor,
+        room,
     )
     still = seekers & ~admitted
     p.waiting_since[still & (p.waiting_since == 0)] = year
@@ -265,6 +276,50 @@ def step(
     end = occupancy(p.institution, n_homes)
     subsidy = np.array([h.subsidy_month for h in homes]) * 12.0 * (start + end) / 2.0
     return CareYear(seekers, admitted, still, discharged, subsidy)
+
+
+def staffing_room(staffed_by_area: np.ndarray, residents_by_area: np.ndarray) -> np.ndarray:
+    """How many each area may admit: ``max(floor(staffed) − residents now, 0)``.
+
+    ``staffed_by_area`` is the most residents of each area after admissions that its care
+    workers can look after (:func:`simlib.care_workforce.staffable_residents` × the scale:
+    simulated persons); ``residents_by_area`` the residents after this year's discharges.
+    A shortage never moves residents out: the room is never negative.
+    """
+    staffed = np.asarray(staffed_by_area, dtype=float)
+    residents = np.asarray(residents_by_area, dtype=float)
+    if staffed.shape != residents.shape:
+        raise ValueError(f"staffed {staffed.shape} and residents {residents.shape} differ")
+    if np.isnan(staffed).any() or (staffed < 0).any():
+        raise ValueError(f"staffed residents must be 0 or more: {staffed}")
+    return np.maximum(np.floor(staffed + 1e-9) - residents, 0.0)
+
+
+def within_staffing(
+    home: np.ndarray,
+    seeker_area: np.ndarray,
+    seeker_priority: np.ndarray,
+    seeker_order: np.ndarray,
+    room_by_area: np.ndarray,
+) -> np.ndarray:
+    """The admissions of :func:`simlib.institutions.admit` (``home``: -1 for none) cut to
+    the staffing room of each area: the first ``room`` admitted of an area in the order
+    seekers are served (priority, then order) keep their place, the later ones wait.
+
+    Since a seeker is admitted in its own area and served in that order, this is the
+    admission rule with the area's intake capped at its room (up to which home of the
+    same area and kind an admitted person lands in, which is immaterial); where the room
+    is not reached nothing changes.
+    """
+    home = np.asarray(home).copy()
+    area = np.asarray(seeker_area, dtype=np.int64)
+    room = np.asarray(room_by_area)
+    served = np.lexsort((np.asarray(seeker_order), np.asarray(seeker_priority)))
+    admitted = served[home[served] >= 0]
+    for a in np.unique(area[admitted]):
+        in_area = admitted[area[admitted] == a]
+        home[in_area[int(room[a]) :]] = -1
+    return home
 
 
 def _admit(
@@ -278,8 +333,10 @@ def _admit(
     year: int,
     person_income_month: np.ndarray,
     poor: np.ndarray,
+    room: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Admit the persons ``idx`` by the rule; move the admitted into their homes."""
+    """Admit the persons ``idx`` by the rule, within the staffing ``room`` of each area if
+    given; move the admitted into their homes."""
     p = city.persons
     poor_fully = poor[idx] & (p.adl[idx] == 2)
     ranks = preference_ranks(p.stratum[idx], p.tekun[idx], params.preferences)
@@ -293,6 +350,8 @@ def _admit(
         year,
     )
     home = admit(p.area[idx], priority, order, ranks, *home_area_kind(homes), free)
+    if room is not None:
+        home = within_staffing(home, p.area[idx], priority, order, room)
     admitted = np.zeros(len(p), dtype=bool)
     admitted[idx[home >= 0]] = True
     p.institution[idx[home >= 0]] = home[home >= 0].astype(np.int16)

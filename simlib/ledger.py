@@ -56,6 +56,12 @@ PROGRAMMES: dict[str, Programme] = {
         Programme("old_age_allowance", "old_age_allowance_spending", "welfare"),
         Programme("care_subsidy", "care_subsidy_spending", "welfare"),
         Programme("bed_construction", "bed_construction_spending", "welfare"),
+        Programme("social_work", "social_work_spending", "welfare"),
+        Programme("care_workforce", "care_workforce_spending", "welfare"),
+        Programme("community_care_construction", "community_care_construction_spending", "welfare"),
+        Programme("community_care_running", "community_care_running_spending", "welfare"),
+        Programme("disaster_relief", "disaster_relief_spending", "assistance"),
+        Programme("relief_reserve", "relief_reserve_spending", "assistance"),
     )
 }
 """Every programme the model pays, in report order."""

@@ -47,11 +47,15 @@ from simlib import (
     temporary_assistance,
 )
 from simlib.bureau import Bureau
+from simlib.cells import Cells
 from simlib.economy import Drivers, build_drivers
 from simlib.metrics import CITY_METRICS, Metric
+from simlib.plan_services import METRICS as SERVICE_METRICS
+from simlib.plan_services import PlanServices, ServicesYear, services_rng
 from simlib.population import build_city
 from simlib.records import YearOutcome, record, spending_by_cell
 from simlib.scenario import Scenario
+from simlib.services import ServiceInputs, read_city
 from simlib.standards import StandardDecision, Stratified
 
 FIRST_DRIVER_YEAR = 2010
@@ -65,6 +69,7 @@ METRICS: list[Metric] = [
     *medical_assistance.METRICS,
     *temporary_assistance.METRICS,
     *allowances.METRICS,
+    *SERVICE_METRICS,
     *ledger.METRICS,
 ]
 """Every metric the model reports, in report order."""
@@ -131,6 +136,13 @@ class CityModel(mesa.Model):
             self._poor(result, standards, year),
             tekun.needs_placement(city),
         )
+        self.services = PlanServices(
+            p.programmes,
+            p.area_codes,
+            self._service_inputs(result, supported, year),
+            year,
+            services_rng(self.rng),
+        )
         self.bureau.remember(city, result, self._base_year_relief(result, supported, standards))
 
     def _base_year_relief(
@@ -154,6 +166,7 @@ class CityModel(mesa.Model):
             np.zeros((len(self.params.areas), 2)),
             standards,
             year,
+            ServicesYear(),  # the relief programmes only: the services start in the first year
         )
         return float(sum(v.sum() for v in spending_by_cell(city, homes, outcome).values()))
 
@@ -189,6 +202,7 @@ class CityModel(mesa.Model):
             scale=self.scale,
         )
         care = self._elderly_care(year, dibao_year, decision.annual_mean)
+        services = self.services.step(year, self._service_inputs(dibao_year, supported, year))
         outcome = self._outcome(
             decision,
             dibao_year,
@@ -199,6 +213,7 @@ class CityModel(mesa.Model):
             construction,
             decision.annual_mean,
             year,
+            services,
         )
         self._account(outcome, year)  # 8
         self.year = year
@@ -215,6 +230,7 @@ class CityModel(mesa.Model):
         construction: np.ndarray,
         mean: Stratified,
         year: int,
+        services: ServicesYear,
     ) -> YearOutcome:
         """The year's outcome, with the programmes that follow dibao and destitute support:
         medical and temporary assistance and the allowances (stage 6)."""
@@ -248,6 +264,7 @@ class CityModel(mesa.Model):
             allowances=allowances.step(
                 city, programmes.allowances, year, rng, dibao_households=on_dibao
             ),
+            services=services,
         )
 
     def _account(self, outcome: YearOutcome, year: int) -> None:
@@ -289,6 +306,10 @@ class CityModel(mesa.Model):
         city = self.city
         params = self.params.programmes
         asking = tekun.asks_for_place(city, params.tekun, year, self.rng)
+        residents = Cells(city, self.homes).residents_by_care_level(
+            city.persons.institution, city.persons.adl
+        )
+        staffed = self.services.staffed(residents * city.weight, year) * self.scale
         return elderly_care.step(
             city,
             self.homes,
@@ -300,6 +321,7 @@ class CityModel(mesa.Model):
             self._poor(dibao_year, mean, year),
             tekun.needs_placement(city),
             asking,
+            staffed=staffed,
         )
 
     # --- what the stages read -------------------------------------------------------------
@@ -329,6 +351,19 @@ class CityModel(mesa.Model):
         low = self._low_income(mean, year)
         hh = np.maximum(p.household, 0)
         return (p.household >= 0) & (dibao_year.recipients[hh] | low[hh])
+
+    def _service_inputs(
+        self, dibao_year: dibao.DibaoYear, supported: tekun.TekunYear, year: int
+    ) -> ServiceInputs:
+        d = self.drivers
+        return read_city(
+            self.city,
+            self.homes,
+            np.where(dibao_year.recipients, dibao_year.members, 0),
+            supported.supported,
+            d.value("budget_revenue", year),
+            d.price_level("cpi", year, self.params.years.base_year),
+        )
 
     def raw_results(self) -> dict[str, np.ndarray]:
         """Every raw quantity as an array (year, area, stratum) over the simulated years."""

@@ -24,12 +24,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from simlib.allowances import AllowancesYear
+from simlib.cells import Cells
 from simlib.dibao import DibaoYear
 from simlib.elderly_care import CareYear
 from simlib.institutions import CareHome, beds_by_cell, occupancy
 from simlib.ledger import PROGRAMMES, spending_quantities
 from simlib.medical_assistance import MedicalYear
-from simlib.population import STRATA, City, cell_of
+from simlib.plan_services import ServicesYear
+from simlib.population import City
 from simlib.standards import StandardDecision, Stratified
 from simlib.tekun import TekunYear
 from simlib.temporary_assistance import TemporaryYear
@@ -49,39 +51,7 @@ class YearOutcome:
     medical: MedicalYear
     temporary: TemporaryYear
     allowances: AllowancesYear
-
-
-class Cells:
-    """Sums per area × stratum cell of the city's persons, households and homes."""
-
-    def __init__(self, city: City, homes: list[CareHome]) -> None:
-        self.n_areas = len(city.area_codes)
-        self.shape = (self.n_areas, len(STRATA))
-        self.size = self.n_areas * len(STRATA)
-        self.person = cell_of(city.persons)
-        self.household = cell_of(city.households)
-        self.home = np.array([hm.area * len(STRATA) + hm.stratum for hm in homes], dtype=np.int64)
-
-    def _sum(self, cell: np.ndarray, values) -> np.ndarray:
-        values = np.asarray(values)
-        if values.dtype == bool:  # a count: cheaper to select than to weight
-            counts = np.bincount(cell[values], minlength=self.size)
-        else:
-            counts = np.bincount(cell, weights=values.astype(float), minlength=self.size)
-        return counts.reshape(self.shape).astype(float)
-
-    def persons(self, values) -> np.ndarray:
-        return self._sum(self.person, values)
-
-    def households(self, values) -> np.ndarray:
-        return self._sum(self.household, values)
-
-    def homes(self, values) -> np.ndarray:
-        return self._sum(self.home, values)
-
-    def by_stratum(self, pair: Stratified | np.ndarray) -> np.ndarray:
-        values = np.array([pair.urban, pair.rural]) if isinstance(pair, Stratified) else pair
-        return np.ones(self.shape) * np.asarray(values, dtype=float)
+    services: ServicesYear  # social work, care workers, community care, disaster relief
 
 
 def spending_by_cell(city: City, homes: list[CareHome], year: YearOutcome) -> dict[str, np.ndarray]:
@@ -99,6 +69,7 @@ def spending_by_cell(city: City, homes: list[CareHome], year: YearOutcome) -> di
     }
     spending = {k: v * city.weight for k, v in simulated.items()}
     spending["bed_construction"] = np.asarray(year.construction, dtype=float)
+    spending |= year.services.spending  # whole-city figures already
     unknown = set(spending) - set(PROGRAMMES)
     if unknown:
         raise KeyError(f"payments of programmes the ledger does not know: {sorted(unknown)}")
@@ -174,6 +145,7 @@ def record(
         "price_subsidy_months": c.by_stratum(np.full(2, float(year.decision.subsidy_months))),
         "tekun_basic_standard_month": c.by_stratum(t.basic_standard),
     }
+    raw |= year.services.raw  # whole-city figures already
     return raw | spending_quantities(booked, deflator, revenue, raw["population"])
 
 

@@ -18,8 +18,11 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from simlib.allowances import AllowancesParams
+from simlib.care_workforce import CareWorkforceParams
+from simlib.community_care import CommunityCareParams
 from simlib.demography import DemographyParams
 from simlib.dibao import DibaoParams
+from simlib.disaster_relief import DisasterReliefParams
 from simlib.economy import EconomyParams
 from simlib.elderly_care import ElderlyCareParams
 from simlib.errors import UserError
@@ -31,6 +34,7 @@ from simlib.ledger import FundingShares, check_funding
 from simlib.medical_assistance import MedicalAssistanceParams
 from simlib.parameters import Tree, load_tree, parameter_hash, validate
 from simlib.population import PopulationParams
+from simlib.social_work import SocialWorkParams
 from simlib.standards import StandardsParams
 from simlib.targets import PlanTarget
 from simlib.tekun import TekunParams
@@ -78,6 +82,10 @@ class Programmes(Strict):
     medical_assistance: MedicalAssistanceParams
     temporary_assistance: TemporaryAssistanceParams
     allowances: AllowancesParams
+    social_work: SocialWorkParams
+    care_workforce: CareWorkforceParams
+    community_care: CommunityCareParams
+    disaster_relief: DisasterReliefParams
 
 
 class Scenario(Strict):

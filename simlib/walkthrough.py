@@ -168,6 +168,12 @@ CASELOADS = {
     "old_age_allowance": "old_age_allowance_persons",
     "care_subsidy": "beds_occupied",
     "bed_construction": "",
+    "social_work": "social_workers",
+    "care_workforce": "care_workers_trained",
+    "community_care_construction": "community_facilities_built",
+    "community_care_running": "community_facilities",
+    "disaster_relief": "disaster_relocated_persons",
+    "relief_reserve": "relief_reserve_purchased",
 }
 """Each programme's caseload metric (what its spending is paid for)."""
 
@@ -182,7 +188,7 @@ def programmes_table(result: Projection, year: int | None = None) -> pd.DataFram
     total = result.at("relief_spending_total", year)
     rows = []
     for name, programme in PROGRAMMES.items():
-        caseload = CASELOADS[name]
+        caseload = CASELOADS.get(name, "")
         spending = result.at(programme.metric, year)
         rows.append(
             {

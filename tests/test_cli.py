@@ -106,8 +106,9 @@ def test_a_run_writes_its_folder(tmp_path, capsys):
     assert sorted(results.replicate.unique()) == [0, 1]
     targets = pd.read_csv(run / "targets.csv")
     assert {"target", "year", "value", "p05", "p95", "threshold", "status"} <= set(targets.columns)
-    # beds 2017 and 2020, destitute placed 2020, two lines 2016-2020 (5 rows), major share 2020
-    assert len(targets) == 9
+    # beds 2017 and 2020, destitute placed 2020, two lines 2016-2020 (5 rows), major share 2020,
+    # and in 2020 social workers (2), care workers certified, coverage (3), relief reserve
+    assert len(targets) == 9 + 7
     assert results.year.min() == 2016 and results.year.max() == 2030
     summary = pd.read_csv(run / "summary.csv")
     assert len(summary) == len(results) // 2
