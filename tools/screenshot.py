@@ -50,9 +50,7 @@ def screenshot(html: Path, stem: Path, pages: int, width: int, dpi: int) -> list
     from pypdfium2 import PdfDocument
     from weasyprint import CSS, HTML
 
-    css = CSS(
-        string=PAGE_CSS.format(width=width, height=int(width * 1.35), family=CJK_FAMILY)
-    )
+    css = CSS(string=PAGE_CSS.format(width=width, height=int(width * 1.35), family=CJK_FAMILY))
     pdf = HTML(filename=str(html)).write_pdf(stylesheets=[css])
     document = PdfDocument(io.BytesIO(pdf))
     stem.parent.mkdir(parents=True, exist_ok=True)
