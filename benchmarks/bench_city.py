@@ -1,6 +1,7 @@
 """Time the city model: build and yearly steps at a given scale.
 
-    python benchmarks/bench_city.py [--scale F] [--replicates N] [--params FILE] [--json]
+    python benchmarks/bench_city.py [--scale F] [--years A-B] [--replicates N] [--params FILE]
+                                    [--json]
 
 Prints persons, households, steps, wall seconds for building and stepping, ns per
 person-step and peak memory (RSS).  With ``--json`` the last line is one JSON object.
@@ -18,13 +19,15 @@ import numpy as np
 
 from simlib.model import CityModel
 from simlib.runs import DEFAULT_SEED, replicate_seeds
-from simlib.scenario import load_scenario
+from simlib.scenario import LoadedScenario, ending_in, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def bench(params: Path, scale: float, replicates: int, seed: int) -> dict[str, float]:
-    loaded = load_scenario(params)
+def bench(
+    params: Path, scale: float, replicates: int, seed: int, years: str | None = None
+) -> dict[str, float]:
+    loaded = within_years(load_scenario(params), years)
     rows = []
     for child in replicate_seeds(seed, replicates):
         t0 = time.perf_counter()
@@ -38,6 +41,7 @@ def bench(params: Path, scale: float, replicates: int, seed: int) -> dict[str, f
     persons, households, steps, build, step = (np.mean([r[i] for r in rows]) for i in range(5))
     return {
         "scale": scale,
+        "years": f"{loaded.params.years.base_year + 1}-{loaded.params.years.end_year}",
         "replicates": replicates,
         "persons": int(persons),
         "households": int(households),
@@ -49,15 +53,27 @@ def bench(params: Path, scale: float, replicates: int, seed: int) -> dict[str, f
     }
 
 
+def within_years(loaded: LoadedScenario, years: str | None) -> LoadedScenario:
+    """The scenario run over ``A-B`` (A is the first simulated year, after the base year)."""
+    if years is None:
+        return loaded
+    first, _, last = years.partition("-")
+    base = loaded.params.years.base_year
+    if not (first.isdigit() and last.isdigit()) or int(first) != base + 1:
+        raise SystemExit(f"--years must be {base + 1}-B (the model starts after {base}): {years}")
+    return ending_in(loaded, int(last))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", type=Path, default=ROOT / "params" / "baseline.yaml")
     parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--years", default=None, help="A-B, e.g. 2016-2030 (default: all)")
     parser.add_argument("--replicates", type=int, default=1)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    result = bench(args.params, args.scale, args.replicates, args.seed)
+    result = bench(args.params, args.scale, args.replicates, args.seed, args.years)
     for key, value in result.items():
         print(f"{key:>20}: {value}")
     if args.json:

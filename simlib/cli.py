@@ -1,7 +1,7 @@
 """The ``simlib`` command line: run a scenario, validate a parameter file.
 
     simlib run PARAMS.yaml [--replicates N] [--seed S] [--scale F] [--run-id ID] [--out DIR]
-               [--lang zh|en]
+               [--lang zh|en] [--workers N] [--quiet]
     simlib validate PARAMS.yaml [PARAMS.yaml ...]
     simlib backtest HISTORY.csv [...] --fit-until YEAR --horizon K [--drivers actual|forecast]
                     --out FILE.csv
@@ -49,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("params", help="scenario file (YAML)")
     arguments.add_run_options(run)
     run.add_argument("--run-id", default=None, help="run folder name (default: scenario-timestamp)")
+    run.add_argument(
+        "--workers",
+        type=arguments.positive_int,
+        default=1,
+        help="replicates in parallel worker processes (default 1); results are the same",
+    )
     run.set_defaults(func=cmd_run)
 
     val = sub.add_parser("validate", help="check scenario files; print ok or the errors")
@@ -185,6 +191,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         scale=args.scale,
         lang=args.lang,
         quiet=args.quiet,
+        workers=args.workers,
         notebooks_dir=str(NOTEBOOKS),
     )
     print(f"simlib: running {loaded.name} into {run_dir}", file=sys.stderr)

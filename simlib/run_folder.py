@@ -43,6 +43,7 @@ class RunRequest:
     lang: str = "zh"
     notebook: bool = True
     quiet: bool = False
+    workers: int = 1  # replicates in parallel processes (a batch runs its runs in parallel)
     notebooks_dir: str = str(NOTEBOOKS)
 
 
@@ -83,7 +84,8 @@ def execute(request: RunRequest) -> RunOutcome:
 def _work(request: RunRequest, loaded: Any, run_dir: Path) -> str | None:
     """The model and its tables, then the notebook; the notebook's error, or None."""
     years = len(loaded.params.years.simulated)
-    bar = _progress(loaded.name, request.replicates * years, request.quiet)
+    parallel = request.workers > 1  # then the bar counts replicates as they finish
+    bar = _progress(loaded.name, request.replicates * years, request.quiet or parallel)
     with bar:
         result = runs.run_scenario(
             loaded,
@@ -91,6 +93,8 @@ def _work(request: RunRequest, loaded: Any, run_dir: Path) -> str | None:
             seed=request.seed,
             scale=request.scale,
             after_year=lambda _year: bar.update(1),
+            workers=request.workers,
+            quiet=request.quiet,
         )
     result.save(run_dir, lang=request.lang)
     if not request.notebook:

@@ -34,7 +34,7 @@ from simlib.ledger import ledger_table
 from simlib.model import FIRST_DRIVER_YEAR, METRICS, CityModel
 from simlib.parameters import dump_yaml
 from simlib.results import metric_arrays, summarise, tidy
-from simlib.scenario import LoadedScenario, load_scenario
+from simlib.scenario import LoadedScenario, from_tree, load_scenario
 from simlib.targets import dashboard
 
 DEFAULT_SEED = 20160101
@@ -202,11 +202,17 @@ def run_scenario(
     seed: int = DEFAULT_SEED,
     scale: float = 1.0,
     after_year: Callable[[int], object] | None = None,
+    workers: int = 1,
+    scheduler: str | None = None,
+    quiet: bool = True,
 ) -> RunResult:
     """Run a scenario: every replicate, then the tidy table and the summary.
 
     ``after_year(year)`` is called after every simulated year of every replicate
-    (replicates × years calls in all), for a progress bar.
+    (replicates × years calls in all), for a progress bar.  With ``workers`` > 1 or a
+    Dask ``scheduler`` the replicates run in parallel (:mod:`simlib.parallel`); each has
+    its own seed, so the results are the same however they are spread (a progress bar
+    over the replicates unless ``quiet``).
     """
     if replicates < 1:
         raise ValueError("replicates must be at least 1")
@@ -216,9 +222,12 @@ def run_scenario(
     p = loaded.params
     drivers = replicate_drivers(loaded)
     own = p.economy.sampled_paths  # each replicate draws its own driver paths
-    done: list[ReplicateResult] = []
-    for child in replicate_seeds(seed, replicates):
-        done.append(run_replicate(loaded, scale, child, None if own else drivers, after_year))
+    seeds = replicate_seeds(seed, replicates)
+    common = None if own else drivers
+    if workers > 1 or scheduler is not None:
+        done = _in_parallel(loaded, scale, seeds, common, workers, scheduler, quiet)
+    else:
+        done = [run_replicate(loaded, scale, child, common, after_year) for child in seeds]
     years = list(p.years.simulated)
     values = metric_arrays(METRICS, [r.raw for r in done])
     table = tidy(values, METRICS, loaded.name, years, p.area_codes)
@@ -245,6 +254,47 @@ def run_scenario(
         if p.economy.forecast_drivers()
         else None,
     )
+
+
+_VALIDATED: dict[str, LoadedScenario] = {}
+"""The scenarios a worker process has validated, by parameter hash."""
+
+
+def _replicate_task(task: tuple) -> ReplicateResult:
+    """One replicate on a worker: (scenario tree, its hash, scale, seed, drivers or None)."""
+    tree, digest, scale, seed, drivers = task
+    if digest not in _VALIDATED:
+        _VALIDATED[digest] = from_tree(tree)
+    return run_replicate(_VALIDATED[digest], scale, seed, drivers)
+
+
+def _in_parallel(
+    loaded: LoadedScenario,
+    scale: float,
+    seeds: list[np.random.SeedSequence],
+    drivers: Drivers | None,
+    workers: int,
+    scheduler: str | None,
+    quiet: bool,
+) -> list[ReplicateResult]:
+    from simlib.parallel import Failed, map_tasks
+
+    tasks = [(loaded.tree, loaded.hash, scale, child, drivers) for child in seeds]
+    done: list[ReplicateResult | None] = [None] * len(tasks)
+    outcomes = map_tasks(
+        _replicate_task,
+        tasks,
+        workers=workers,
+        scheduler=scheduler,
+        desc=f"{loaded.name}: replicates",
+        quiet=quiet,
+        unit="replicate",
+    )
+    for i, outcome in outcomes:
+        if isinstance(outcome, Failed):
+            raise RuntimeError(f"replicate {i} failed: {outcome.error}")
+        done[i] = outcome
+    return [r for r in done if r is not None]
 
 
 def driver_paths(replicates: list[Drivers]) -> pd.DataFrame:

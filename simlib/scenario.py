@@ -162,6 +162,12 @@ def load_scenario(path: str | Path) -> LoadedScenario:
     return LoadedScenario(validate(tree, Scenario), tree)
 
 
+def from_tree(tree: Tree) -> LoadedScenario:
+    """A scenario validated from its merged tree (what a worker process receives: the
+    validated models themselves do not pickle)."""
+    return LoadedScenario(validate(tree, Scenario), tree)
+
+
 def changed(loaded: LoadedScenario, change: Callable[[dict], None]) -> LoadedScenario:
     """A copy of the scenario whose data ``change`` edits in place, validated again."""
     data = copy.deepcopy(loaded.tree.data)
