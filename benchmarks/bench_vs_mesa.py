@@ -54,7 +54,7 @@ from simlib import dibao, incomes
 from simlib.columns import Columns
 from simlib.incomes import SHOCK_CODES, IncomeParams
 from simlib.parameters import load_tree
-from simlib.population import City
+from simlib.population import City, cell_of
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SEED = 20160101  # simlib.runs.DEFAULT_SEED (not imported: the model loads slowly)
@@ -111,17 +111,11 @@ def standard(year: int) -> np.ndarray:
 
 
 def simlib_year(
-    city: City,
-    income: IncomeParams,
-    rules: dibao.DibaoParams,
-    year: int,
-    rng: np.random.Generator,
-    conditions_of: int | None = None,
+    city: City, income: IncomeParams, rules: dibao.DibaoParams, year: int, rng: np.random.Generator
 ) -> dibao.DibaoYear:
-    """One year: incomes move, then dibao; ``conditions_of`` fixes means and standards."""
-    when = year if conditions_of is None else conditions_of
-    incomes.update_incomes(city, income, dispinc(when), year, rng)
-    return dibao.step(city, rules, standard(when), year, rng)
+    """One year of the real simlib functions: incomes move, then dibao."""
+    incomes.update_incomes(city, income, dispinc(year), year, rng)
+    return dibao.step(city, rules, standard(year), year, rng)
 
 
 # --- plain Mesa: one agent per household -------------------------------------------------
@@ -130,23 +124,28 @@ def simlib_year(
 class Household(mesa.Agent):
     """A family household: its composition, income and dibao state."""
 
-    def __init__(self, model: DibaoModel, **attributes: float | int | bool) -> None:
+    def __init__(
+        self,
+        model: DibaoModel,
+        *,
+        cell: int,
+        stratum: int,
+        members: int,
+        worker: bool,
+        supplement_members: float,
+        z: float,
+        asset_fail: bool,
+        on: bool,
+        exit_left: int,
+        assessed: float,
+    ) -> None:
         super().__init__(model)
-        self.cell = 0
-        self.stratum = 0
-        self.members = 0
-        self.worker = True
-        self.supplement_members = 0.0  # the shares of its elderly, children, disabled members
-        self.z = 0.0
-        self.asset_fail = False
-        self.on = False
-        self.exit_left = 0
-        self.assessed = 0.0
-        self.raw = 0.0
-        self.income = 0.0
+        self.cell, self.stratum, self.members, self.worker = cell, stratum, members, worker
+        self.supplement_members = supplement_members  # Σ shares of its elderly, children, disabled
+        self.z, self.asset_fail = z, asset_fail
+        self.on, self.exit_left, self.assessed = on, exit_left, assessed
+        self.raw = self.income = 0.0
         self.shock = 0
-        for name, value in attributes.items():
-            setattr(self, name, value)
 
     def move_income(self) -> None:
         """The persistent component moves on; the raw income joins its cell's total."""
@@ -227,19 +226,19 @@ class DibaoModel(mesa.Model):
         self.income_params, self.rules, self.year = income, rules, city.year
         self.spending = 0.0
         hh, p = city.households, city.persons
-        sup = rules.benefit.supplements
+        sup, t, count = rules.benefit.supplements, city.year, city.count_in_households
         units = (
-            float(sup.elderly.share.at(city.year)) * city.count_in_households(p.age >= sup.elderly.age)
-            + float(sup.child.share.at(city.year)) * city.count_in_households(p.age < sup.child.age)
-            + float(sup.severely_disabled.at(city.year))
-            * city.count_in_households(np.isin(p.disability, (1, 2)))
+            float(sup.elderly.share.at(t)) * count(p.age >= sup.elderly.age)
+            + float(sup.child.share.at(t)) * count(p.age < sup.child.age)
+            + float(sup.severely_disabled.at(t)) * count(np.isin(p.disability, (1, 2)))
         )
         members = city.members()
+        cell = cell_of(hh)
         self.cell_persons = np.bincount(
-            2 * hh.area + hh.stratum, weights=members, minlength=2 * len(city.area_codes)
+            cell, weights=members, minlength=2 * len(city.area_codes)
         ).tolist()
         columns = {
-            "cell": (2 * hh.area.astype(int) + hh.stratum).tolist(),
+            "cell": cell.tolist(),
             "stratum": hh.stratum.tolist(),
             "members": members.tolist(),
             "worker": incomes.has_worker(city).tolist(),
@@ -292,7 +291,9 @@ class DibaoModel(mesa.Model):
         self.agents.do("move_income")
         self.factor = [
             mean * persons / total if total > 0 else 0.0
-            for mean, persons, total in zip(self.means, self.cell_persons, self.raw_total)
+            for mean, persons, total in zip(
+                self.means, self.cell_persons, self.raw_total, strict=True
+            )
         ]
         self.agents.do("step")
 
@@ -318,7 +319,7 @@ def bench(n: int, steps: int, seed: int) -> dict[str, float]:
     incomes.init_incomes(city, income, dispinc(BASE_YEAR), rng)
     dibao.init_dibao(city, rules, rng)
     for _ in range(rules.burn_in_years):
-        simlib_year(city, income, rules, BASE_YEAR, rng, conditions_of=BASE_YEAR)
+        simlib_year(city, income, rules, BASE_YEAR, rng)
     t1 = time.perf_counter()
     model = DibaoModel(city, income, rules, seed + 1)
     t2 = time.perf_counter()
@@ -361,13 +362,19 @@ def main() -> int:
         parser.error("--households and --steps must be at least 1")
     r = bench(args.households, args.steps, args.seed)
     print(f"households: {r['households']:,} ({r['persons']:,} persons), steps: {r['steps']}")
-    print(f"build (untimed in the ratio): simlib City + burn-in {r['simlib_build_s']:.2f} s, "
-          f"Mesa agents {r['mesa_build_s']:.2f} s")
+    print(
+        f"build (untimed in the ratio): simlib City + burn-in {r['simlib_build_s']:.2f} s, "
+        f"Mesa agents {r['mesa_build_s']:.2f} s"
+    )
     print(f"caseload share at the start: {r['start_share']:.2%}")
-    print(f"simlib (vectorised)  step time: {r['simlib_s']:8.3f} s   "
-          f"caseload share: {r['simlib_share']:.2%}   spending: {r['simlib_spending']:,.0f} yuan")
-    print(f"plain Mesa (agents)  step time: {r['mesa_s']:8.3f} s   "
-          f"caseload share: {r['mesa_share']:.2%}   spending: {r['mesa_spending']:,.0f} yuan")
+    print(
+        f"simlib (vectorised)  step time: {r['simlib_s']:8.3f} s   "
+        f"caseload share: {r['simlib_share']:.2%}   spending: {r['simlib_spending']:,.0f} yuan"
+    )
+    print(
+        f"plain Mesa (agents)  step time: {r['mesa_s']:8.3f} s   "
+        f"caseload share: {r['mesa_share']:.2%}   spending: {r['mesa_spending']:,.0f} yuan"
+    )
     gap = abs(r["simlib_share"] - r["mesa_share"])
     if gap > MAX_SHARE_GAP:
         print(

@@ -39,3 +39,11 @@ def test_bench_batch_gives_the_same_results_on_one_and_two_processes():
     assert "identical results" in lines[0]
     result = json.loads(lines[-1])
     assert set(result["seconds"]) == {"1 process", "2 processes"}
+
+
+def test_bench_vs_mesa_compares_like_with_like_and_ends_with_the_ratio():
+    lines = run("bench_vs_mesa.py", "--households", "2000", "--steps", "2")
+    assert any("caseload share" in line and "simlib" in line for line in lines)
+    assert any("caseload share" in line and "Mesa" in line for line in lines)
+    last = lines[-1]
+    assert last.startswith("ratio: ") and last.endswith("x") and float(last[7:-1]) > 0
