@@ -10,11 +10,17 @@ programme states) stay aligned without those modules knowing about demography.
 A column registered with a *fresh* value is a state, not an attribute: rows
 copied from an existing row (a migrant household modelled on a resident one)
 start with the fresh value instead of the copy (a new household is not on dibao).
+
+A value *derived* from some columns (each person's area × stratum cell, the members
+of each household) is kept with a copy of those columns and served again while they
+hold the same values (:meth:`Columns.derived`): rules read such values many times a
+year, and checking the columns is far cheaper than recomputing them.  Because the
+check is on the values, a column changed in place is noticed as well as one replaced.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 
 import numpy as np
 
@@ -25,6 +31,7 @@ class Columns:
     def __init__(self, **columns: np.ndarray) -> None:
         self._cols: dict[str, np.ndarray] = {}
         self._fresh: dict[str, object] = {}
+        self._derived: dict[str, tuple[Hashable, list[np.ndarray], np.ndarray]] = {}
         for name, values in columns.items():
             self.add(name, values)
 
@@ -62,6 +69,24 @@ class Columns:
         if fresh is not None:
             self._fresh[name] = fresh
 
+    def derived(
+        self,
+        name: str,
+        inputs: tuple[str, ...],
+        compute: Callable[[], np.ndarray],
+        key: Hashable = None,
+    ) -> np.ndarray:
+        """``compute()``, a value that depends only on the columns ``inputs`` (and on
+        ``key``), computed again only when one of them has changed; read-only."""
+        current = [self._cols[c] for c in inputs]
+        held = self._derived.get(name)
+        if held is not None and held[0] == key and all(map(_same, held[1], current)):
+            return held[2]
+        value = np.asarray(compute())
+        value.setflags(write=False)
+        self._derived[name] = (key, [c.copy() for c in current], value)
+        return value
+
     def keep(self, mask: np.ndarray) -> None:
         """Keep the rows where ``mask`` is true, in every column."""
         for name, values in self._cols.items():
@@ -88,3 +113,9 @@ class Columns:
             if new is None:
                 new = np.full(n, self._fresh.get(name, 0), dtype=values.dtype)
             self._cols[name] = np.concatenate([values, np.asarray(new, dtype=values.dtype)])
+
+
+def _same(held: np.ndarray, current: np.ndarray) -> bool:
+    return held.shape == current.shape and held.dtype == current.dtype and bool(
+        np.array_equal(held, current)
+    )

@@ -78,8 +78,8 @@ class Tree:
 # --- reading -----------------------------------------------------------------------
 
 
-class _StrictSafeLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing duplicate keys."""
+class _StrictSafeLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """PyYAML's safe loader (its C version where libyaml is there), refusing duplicate keys."""
 
 
 def _construct_mapping(loader: _StrictSafeLoader, node: yaml.MappingNode) -> dict:
