@@ -133,7 +133,12 @@ def test_a_failing_run_keeps_its_notebook_and_says_why(tmp_path, monkeypatch, ca
     }
     nbformat.write(nb, broken / "scenario.ipynb")
     monkeypatch.setattr(cli, "NOTEBOOKS", broken)
-    code = main(["run", str(BASELINE), "--out", str(tmp_path / "out"), "--run-id", "broken"])
+    code = main(
+        [
+            "run", str(BASELINE), "--out", str(tmp_path / "out"), "--run-id", "broken",
+            "--scale", "0.01", "--replicates", "1",
+        ]
+    )  # fmt: skip
     assert code == 1
     assert "the model broke" in capsys.readouterr().err
     run = tmp_path / "out" / "broken"
