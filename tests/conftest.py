@@ -30,3 +30,24 @@ def scenario_file(tmp_path):
         return path
 
     return write
+
+
+def run_notebook(name: str, out: Path, **parameters):
+    """Execute ``notebooks/<name>`` with papermill into ``out``; the executed notebook."""
+    import nbformat
+    import papermill
+
+    papermill.execute_notebook(
+        str(ROOT / "notebooks" / name),
+        str(out),
+        parameters=parameters,
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(ROOT / "notebooks"),
+    )
+    return nbformat.read(out, as_version=4)
+
+
+def notebook_outputs(nb) -> list:
+    """Every output of the notebook's code cells."""
+    return [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]

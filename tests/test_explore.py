@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import nbformat
 import numpy as np
-import papermill
 import pytest
 
 from simlib import explore, explore_widgets, walkthrough
@@ -12,7 +10,7 @@ from simlib.errors import UserError
 from simlib.levers import Levers, apply_levers
 from simlib.runs import run_scenario
 from simlib.scenario import ending_in, load_scenario
-from tests.conftest import BASELINE, ROOT
+from tests.conftest import BASELINE, notebook_outputs, run_notebook
 
 SCALE = 0.02  # about 24,000 persons: a 2016-2020 run takes well under a second
 END = 2020
@@ -192,22 +190,15 @@ def test_the_walk_through_tables_add_up(reference):
 
 
 def test_the_explore_notebook_runs(tmp_path):
-    out = tmp_path / "explore.ipynb"
-    papermill.execute_notebook(
-        str(ROOT / "notebooks" / "explore.ipynb"),
-        str(out),
-        parameters={
-            "scale": 0.01,
-            "end_year": 2018,
-            "interactive": False,
-            "start_levers": {"fiscal_cap": 0.015},
-        },
-        kernel_name="python3",
-        progress_bar=False,
-        cwd=str(ROOT / "notebooks"),
+    nb = run_notebook(
+        "explore.ipynb",
+        tmp_path / "explore.ipynb",
+        scale=0.01,
+        end_year=2018,
+        interactive=False,
+        start_levers={"fiscal_cap": 0.015},
     )
-    nb = nbformat.read(out, as_version=4)
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    outputs = notebook_outputs(nb)
     assert not [o for o in outputs if o.output_type == "error"]
     text = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in outputs)
     assert "Changed: fiscal_cap 0.05 → 0.015" in text

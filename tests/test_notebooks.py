@@ -5,23 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
-import papermill
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_notebook
 
 NOTEBOOKS = ROOT / "notebooks"
 
 
 def execute(name: str, out: Path, **parameters) -> nbformat.NotebookNode:
-    papermill.execute_notebook(
-        str(NOTEBOOKS / name),
-        str(out),
-        parameters=parameters,
-        kernel_name="python3",
-        progress_bar=False,
-        cwd=str(NOTEBOOKS),
-    )
-    return nbformat.read(out, as_version=4)
+    return run_notebook(name, out, **parameters)
 
 
 def errors(nb: nbformat.NotebookNode) -> list:

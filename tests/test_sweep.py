@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pandas as pd
-import papermill
 import pytest
 
 from simlib import sweep_output
 from simlib.errors import UserError
-from simlib.parameters import ParameterError
-from simlib.sweep import add_arguments, load_sweep, run
+from simlib.sweep import load_sweep
 from simlib.sweep_points import PointTask, apply_point, base_value, run_point, set_from_year
-from tests.conftest import BASELINE, ROOT
+from tests.conftest import BASELINE, ROOT, notebook_outputs, run_notebook
 
 TINY = f"""
 sweep: {{name: tiny, title: a tiny sweep for the tests}}
@@ -50,28 +46,10 @@ def write(tmp_path: Path, text: str = TINY, name: str = "tiny.yaml") -> Path:
 
 
 def sweep_cli(argv: list[str]) -> int:
-    """``simlib sweep ARGV`` through simlib.cli once it has the command; until then the same
-    handling around :func:`simlib.sweep.run` (a user error: its message, exit status 2)."""
-    import sys
-
+    """``simlib sweep ARGV`` through the command line, in this process."""
     from simlib import cli
 
-    parser = cli.build_parser()
-    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    if "sweep" in commands.choices:
-        return cli.main(["sweep", *argv])
-    own = argparse.ArgumentParser(prog="simlib sweep")
-    add_arguments(own)
-    args = own.parse_args(argv)
-    try:
-        return run(args)
-    except ParameterError as e:
-        for problem in e.problems:
-            print(f"simlib: {problem}", file=sys.stderr)
-        return 2
-    except UserError as e:
-        print(f"simlib: {e}", file=sys.stderr)
-        return 2
+    return cli.main(["sweep", *argv])
 
 
 # --- the sweep file ----------------------------------------------------------------------
@@ -360,17 +338,14 @@ def test_a_sweep_of_the_model_is_the_same_on_one_or_two_workers(tmp_path, capsys
 
 def test_the_sensitivity_notebook_runs(tmp_path):
     path = write(tmp_path)
-    out = tmp_path / "executed.ipynb"
-    papermill.execute_notebook(
-        str(ROOT / "notebooks" / "sensitivity.ipynb"),
-        str(out),
-        parameters={"sweep_file": str(path), "workers": 1, "output_dir": str(tmp_path / "o")},
-        kernel_name="python3",
-        progress_bar=False,
-        cwd=str(ROOT / "notebooks"),
+    nb = run_notebook(
+        "sensitivity.ipynb",
+        tmp_path / "executed.ipynb",
+        sweep_file=str(path),
+        workers=1,
+        output_dir=str(tmp_path / "o"),
     )
-    nb = nbformat.read(out, as_version=4)
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    outputs = notebook_outputs(nb)
     assert not [o for o in outputs if o.output_type == "error"]
     text = "".join(o.get("data", {}).get("text/plain", "") for o in outputs)
     assert "SRC2" in text and "tornado_swing" in text
