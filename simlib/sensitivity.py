@@ -40,6 +40,7 @@ may lie inside the range.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -76,14 +77,13 @@ def morris_indices(
         num_levels=levels,
         seed=seed,
     )
+    return _indices_table(names, si, ("mu", "mu_star", "sigma", "mu_star_conf"))
+
+
+def _indices_table(names: Sequence[str], si: Any, keys: Sequence[str]) -> pd.DataFrame:
+    """One row per parameter with SALib's indices ``keys``."""
     return pd.DataFrame(
-        {
-            "parameter": list(names),
-            "mu": np.asarray(si["mu"], dtype=float),
-            "mu_star": np.asarray(si["mu_star"], dtype=float),
-            "sigma": np.asarray(si["sigma"], dtype=float),
-            "mu_star_conf": np.asarray(si["mu_star_conf"], dtype=float),
-        }
+        {"parameter": list(names), **{k: np.asarray(si[k], dtype=float) for k in keys}}
     )
 
 
@@ -105,12 +105,7 @@ def sobol_indices(
         num_resamples=RESAMPLES,
         seed=seed,
     )
-    return pd.DataFrame(
-        {
-            "parameter": list(names),
-            **{k: np.asarray(si[k], dtype=float) for k in ("S1", "S1_conf", "ST", "ST_conf")},
-        }
-    )
+    return _indices_table(names, si, ("S1", "S1_conf", "ST", "ST_conf"))
 
 
 def _standardised_fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
