@@ -196,13 +196,18 @@ def update_orphans(
     """Flags clear at the age limit; children not flagged become flagged at the incidence."""
     p = city.persons
     p.orphan[p.age >= params.age_limit] = 0
+    draw = rng.random(len(p))
+    children = np.flatnonzero(children_at_risk(city, params) & (p.orphan == 0))
+    stratum = p.stratum[children]
     new = _draw_status(
-        rng.random(len(p)),
-        params.scattered_orphan.incidence.pair(year)[p.stratum],
-        params.unsupported_child.incidence.pair(year)[p.stratum],
-        children_at_risk(city, params) & (p.orphan == 0),
+        draw[children],
+        params.scattered_orphan.incidence.pair(year)[stratum],
+        params.unsupported_child.incidence.pair(year)[stratum],
+        np.ones(len(children), dtype=bool),
     )
-    p["orphan"] = np.where(new > 0, new, p.orphan).astype(np.int8)
+    orphan = p.orphan.copy()
+    orphan[children[new > 0]] = new[new > 0]
+    p["orphan"] = orphan
 
 
 def orphan_allowance(
@@ -210,14 +215,15 @@ def orphan_allowance(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Children paid and their yearly amount (yuan)."""
     p = city.persons
+    flagged = np.flatnonzero(children_at_risk(city, params) & (p.orphan > 0))
     monthly = np.array(
         [
             0.0,
             float(params.scattered_orphan.monthly_amount.at(year)),
             float(params.unsupported_child.monthly_amount.at(year)),
         ]
-    )[p.orphan]
-    return _paid(children_at_risk(city, params), monthly)
+    )[p.orphan[flagged]]
+    return _paid_among(len(p), flagged, monthly)
 
 
 # --- the two disability subsidies (两项补贴) -------------------------------------------------
@@ -240,9 +246,7 @@ def disability_living_subsidy(
                 "pass low_income_households to allowances.step"
             )
         poor = poor | np.asarray(low_income_households, dtype=bool)
-    in_family = p.household >= 0
-    in_poor = np.zeros(len(p), dtype=bool)
-    in_poor[in_family] = poor[p.household[in_family]]
+    in_poor = city.of_household(poor, False)
     paid = (p.disability > 0) & claims(city, params.claim_share, year) & in_poor
     return _paid(paid, float(params.monthly_amount.at(year)))
 
@@ -252,7 +256,8 @@ def disability_nursing_subsidy(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Severely disabled persons (grade 1-2) who claim; care-home residents if switched on."""
     p = city.persons
-    paid = np.isin(p.disability, SEVERE_GRADES) & claims(city, params.claim_share, year)
+    severe = np.logical_or.reduce([p.disability == g for g in SEVERE_GRADES])
+    paid = severe & claims(city, params.claim_share, year)
     if not params.institution_residents and "institution" in p:
         paid &= p.institution < 0
     return _paid(paid, float(params.monthly_amount.at(year)))
@@ -277,14 +282,32 @@ def old_age_allowance(
     city: City, params: OldAgeAllowanceParams, year: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Persons at or above the first tier's age, and their yearly amount (yuan)."""
-    return _paid(
-        np.ones(len(city.persons), dtype=bool), old_age_monthly(city.persons.age, params, year)
-    )
+    ages = city.persons.age
+    old = np.flatnonzero(ages >= min(t.min_age for t in params.tiers))  # younger: nothing
+    return _paid_among(len(ages), old, old_age_monthly(ages[old], params, year))
+
+
+def _paid_among(
+    n: int, who: np.ndarray, monthly: np.ndarray | float
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_paid` of the persons ``who`` (indices, eligible) among ``n``; the others
+    are not paid."""
+    paid_who, yearly_who = _paid(np.ones(len(who), dtype=bool), monthly)
+    paid, yearly = np.zeros(n, dtype=bool), np.zeros(n)
+    paid[who], yearly[who] = paid_who, yearly_who
+    return paid, yearly
 
 
 def _paid(eligible: np.ndarray, monthly: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
     """Persons paid (eligible, with an amount above zero) and their yearly amount (yuan)."""
-    yearly = 12.0 * np.broadcast_to(np.asarray(monthly, dtype=float), eligible.shape)
+    monthly = np.asarray(monthly, dtype=float)
+    if monthly.ndim == 0:  # one amount for everyone
+        yearly = 12.0 * float(monthly)
+        paid = eligible & (yearly > 0)
+        amount = np.zeros(paid.shape)
+        amount[paid] = yearly
+        return paid, amount
+    yearly = 12.0 * np.broadcast_to(monthly, eligible.shape)
     paid = eligible & (yearly > 0)
     return paid, np.where(paid, yearly, 0.0)
 

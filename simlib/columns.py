@@ -20,6 +20,8 @@ check is on the values, a column changed in place is noticed as well as one repl
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Hashable, Iterator
 
 import numpy as np
@@ -54,6 +56,12 @@ class Columns:
             raise ValueError(f"column {name!r} has {len(values)} rows, the table {len(self)}")
         self._cols[name] = values
 
+    def __getstate__(self) -> dict[str, object]:
+        return {k: v for k, v in self.__dict__.items() if k != "_derived"}  # values kept go
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state, _derived={})
+
     def __getattr__(self, name: str) -> np.ndarray:
         try:
             return self.__dict__["_cols"][name]
@@ -75,17 +83,41 @@ class Columns:
         inputs: tuple[str, ...],
         compute: Callable[[], np.ndarray],
         key: Hashable = None,
+        update: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None,
     ) -> np.ndarray:
-        """``compute()``, a value that depends only on the columns ``inputs`` (and on
-        ``key``), computed again only when one of them has changed; read-only."""
+        """``compute()``, a new array that depends only on the columns ``inputs`` (and on
+        ``key``), computed again only when one of them has changed; read-only.
+
+        With one input, ``update(value, rows, before)`` may give the new value from the
+        one held when the column has kept its length and changed in some rows only
+        (``rows``; ``before``: their values then), cheaper than computing it again.
+        """
         current = [self._cols[c] for c in inputs]
         held = self._derived.get(name)
-        if held is not None and held[0] == key and all(map(_same, held[1], current)):
-            return held[2]
+        if held is not None and held[0] == key:
+            copies = held[1]
+            if all(map(_same, copies, current)):
+                return held[2]
+            if update is not None and len(inputs) == 1 and _comparable(copies[0], current[0]):
+                rows = np.flatnonzero(copies[0] != current[0])
+                value = np.asarray(update(held[2], rows, copies[0][rows]))
+                copies[0][rows] = current[0][rows]
+                value.setflags(write=False)
+                self._derived[name] = (key, copies, value)
+                return value
         value = np.asarray(compute())
         value.setflags(write=False)
         self._derived[name] = (key, [c.copy() for c in current], value)
         return value
+
+    def known(
+        self, name: str, inputs: tuple[str, ...], value: np.ndarray, key: Hashable = None
+    ) -> None:
+        """Keep ``value`` as the derived value ``name`` of the columns ``inputs`` as they are
+        now: one the caller has worked out from the last (as rows came and went)."""
+        value = np.array(value)
+        value.setflags(write=False)
+        self._derived[name] = (key, [self._cols[c].copy() for c in inputs], value)
 
     def keep(self, mask: np.ndarray) -> None:
         """Keep the rows where ``mask`` is true, in every column."""
@@ -115,7 +147,39 @@ class Columns:
             self._cols[name] = np.concatenate([values, np.asarray(new, dtype=values.dtype)])
 
 
+def _comparable(held: np.ndarray, current: np.ndarray) -> bool:
+    return held.shape == current.shape and held.dtype == current.dtype
+
+
 def _same(held: np.ndarray, current: np.ndarray) -> bool:
-    return held.shape == current.shape and held.dtype == current.dtype and bool(
-        np.array_equal(held, current)
-    )
+    return _comparable(held, current) and bool(np.array_equal(held, current))
+
+
+_HEAP_PAD_MB = 512
+_heap_padded: bool | None = None
+
+
+def keep_freed_memory() -> bool:
+    """Let the C allocator keep freed memory at the top of the heap for reuse (Linux, glibc).
+
+    A year's step makes and drops hundreds of person-length arrays.  By default glibc
+    hands such memory back to the system and the next array faults fresh pages in (about
+    a tenth of a full-city run went to page faults); with ``mallopt(M_TOP_PAD)`` it keeps
+    up to ``SIMLIB_HEAP_PAD_MB`` (default 512; 0 turns this off) for the next arrays.
+    The peak memory is unchanged; the process keeps what it touched until it ends.
+    Once per process; returns whether the allocator took the setting.
+    """
+    global _heap_padded
+    if _heap_padded is None:
+        _heap_padded = False
+        pad_mb = int(os.environ.get("SIMLIB_HEAP_PAD_MB", _HEAP_PAD_MB))
+        if sys.platform.startswith("linux") and pad_mb > 0:
+            import ctypes
+
+            try:
+                mallopt = ctypes.CDLL(None).mallopt  # glibc; absent from musl
+            except (OSError, AttributeError):
+                return False
+            m_top_pad = -2
+            _heap_padded = bool(mallopt(m_top_pad, pad_mb * 1024 * 1024))
+    return _heap_padded

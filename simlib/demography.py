@@ -151,26 +151,50 @@ def _hazard(level: float, m: MortalityParams, year: int, ages: np.ndarray) -> np
     return float(m.makeham.at(year)) + level * np.exp(float(m.gompertz_slope.at(year)) * ages)
 
 
+class _LifeTable:
+    """The parts of the period life table of ``year`` that do not depend on the level."""
+
+    def __init__(self, m: MortalityParams, year: int) -> None:
+        ages = np.arange(1, m.oldest_age)
+        self.makeham = float(m.makeham.at(year))
+        self.shape = np.exp(float(m.gompertz_slope.at(year)) * (ages + 0.5))
+        self.q = np.empty(len(ages) + 2)
+        self.q[0], self.q[-1] = float(m.infant_mortality.at(year)), 1.0
+        self.share_lived = np.full(len(self.q), 0.5)
+        self.share_lived[0] = 0.15
+        self.alive = np.empty(len(self.q) + 1)
+        self.alive[0] = 1.0
+
+    def e0(self, level: float) -> float:
+        q, alive = self.q, self.alive
+        q[1:-1] = 1 - np.exp(-(self.makeham + level * self.shape))
+        np.cumprod(1 - q, out=alive[1:])
+        lived = alive[1:] + self.share_lived * (alive[:-1] - alive[1:])
+        return float(lived.sum())
+
+
 def life_expectancy(level: float, m: MortalityParams, year: int) -> float:
     """e0 of the table with Gompertz level ``level``: q0 the infant mortality rate,
     q_x = 1 - exp(-μ(x + 0.5)) from age 1, nobody past ``oldest_age``; infants who
     die live 0.15 of a year on average, others half a year in the year of death."""
-    ages = np.arange(1, m.oldest_age)
-    q = np.r_[
-        float(m.infant_mortality.at(year)), 1 - np.exp(-_hazard(level, m, year, ages + 0.5)), 1.0
-    ]
-    alive = np.r_[1.0, np.cumprod(1 - q)]
-    lived = alive[1:] + np.r_[0.15, np.full(len(q) - 1, 0.5)] * (alive[:-1] - alive[1:])
-    return float(lived.sum())
+    return _LifeTable(m, year).e0(level)
 
 
 def gompertz_level(m: MortalityParams, sex: int, year: int) -> float:
-    """The Gompertz level B at which the table gives the target life expectancy (bisection)."""
+    """The Gompertz level B at which the table gives the target life expectancy (bisection).
+
+    A pure function of the parameters: kept per parameters, sex and year.
+    """
+    return _remembered(_LEVELS, (m.model_dump_json(), sex, year), lambda: _solve(m, sex, year))
+
+
+def _solve(m: MortalityParams, sex: int, year: int) -> float:
     target = life_expectancy_target(m, sex, year)
+    table = _LifeTable(m, year)
     lo, hi = np.log(1e-9), np.log(1e-1)
     for _ in range(60):
         mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if life_expectancy(np.exp(mid), m, year) > target else (lo, mid)
+        lo, hi = (mid, hi) if table.e0(np.exp(mid)) > target else (lo, mid)
     return float(np.exp(0.5 * (lo + hi)))
 
 
@@ -179,8 +203,13 @@ def death_probabilities(m: MortalityParams, year: int) -> np.ndarray:
 
     A person aged x at the start of the year is on average x + 0.5 and x + 1.5 at
     its end, so faces ``1 - exp(-μ(x + 1))``; at age 0 the infant deaths not suffered
-    in the year of birth are added; from ``oldest_age - 1`` nobody survives.
+    in the year of birth are added; from ``oldest_age - 1`` nobody survives.  A pure
+    function of the parameters: kept per parameters and year (read-only).
     """
+    return _remembered(_TABLES, (m.model_dump_json(), year), lambda: _death_table(m, year))
+
+
+def _death_table(m: MortalityParams, year: int) -> np.ndarray:
     ages = np.arange(m.oldest_age + 1, dtype=float)
     rest_of_infancy = float(m.infant_mortality.at(year)) * (
         1 - float(m.infant_deaths_in_birth_year.at(year))
@@ -191,7 +220,21 @@ def death_probabilities(m: MortalityParams, year: int) -> np.ndarray:
         q[0] += rest_of_infancy
         q[m.oldest_age - 1 :] = 1.0
         out[sex] = np.minimum(q, 1.0)
+    out.setflags(write=False)
     return out
+
+
+_LEVELS: dict[tuple, float] = {}
+_TABLES: dict[tuple, np.ndarray] = {}
+
+
+def _remembered(memo: dict, key: tuple, compute):
+    """``memo[key]``, computed once (the memo is emptied when it grows past 4096)."""
+    if key not in memo:
+        if len(memo) >= 4096:
+            memo.clear()
+        memo[key] = compute()
+    return memo[key]
 
 
 def fertility_rates(f: FertilityParams, year: int, oldest: int) -> np.ndarray:
@@ -294,8 +337,9 @@ def step(
         family_migration(city, params.migration, year, rng),
         elder_migration(city, params.migration, year, rng),
     ]
+    members = city.members()  # collective quarters' turnover leaves the households as they are
     collective_migration(city, params.migration, year, rng, report)
-    move_and_dissolve(city, moves, report)
+    move_and_dissolve(city, moves, report, members)
     form_households(city, params.household_formation, year, rng, report)
     city.year = year
     return report
@@ -311,13 +355,25 @@ def deaths_and_ageing(
 ) -> None:
     """Remove those who die in the year; the survivors are a year older."""
     p = city.persons
-    prob = death_probabilities(m, year)[p.sex, np.minimum(p.age, m.oldest_age)]
+    prob = _by_row_and_age(death_probabilities(m, year), p.sex, p.age)
     if multiplier is not None:
-        prob = np.minimum(prob * np.asarray(multiplier, dtype=float), 1.0)
+        prob *= np.asarray(multiplier, dtype=float)
+        np.minimum(prob, 1.0, out=prob)
     dies = rng.random(len(prob)) < prob
     report.deaths += _count(cell_of(p)[dies], len(city.area_codes))
+    members, n = city.members(), len(city.households)
+    dead = np.bincount(city.household_index()[dies], minlength=n + 1)[:n]
     p.keep(~dies)
-    p["age"] = (p.age + 1).astype(np.int16)
+    p["age"] = (p.age + 1).astype(np.int16, copy=False)
+    city.members_known(members - dead)
+
+
+def _by_row_and_age(table: np.ndarray, row: np.ndarray, age: np.ndarray) -> np.ndarray:
+    """``table[row, min(age, last age)]`` (a new array), looked up as one flat index of
+    small integers (rows are sex or stratum, int8; ages int16)."""
+    width = table.shape[1]
+    index = row * np.int16(width) + np.minimum(age, np.int16(width - 1))
+    return table.ravel()[index]
 
 
 def births(
@@ -331,11 +387,15 @@ def births(
     p = city.persons
     oldest = params.mortality.oldest_age
     rates = fertility_rates(params.fertility, year, oldest)
-    women = (p.sex == 1) & (p.household >= 0)
-    prob = np.where(women, rates[p.stratum, np.minimum(p.age, oldest)], 0.0)
-    mothers = np.flatnonzero(rng.random(len(prob)) < prob)
+    draw = rng.random(len(p))
+    fertile = np.flatnonzero(rates.max(axis=0) > 0)  # ages with births (the table's columns)
+    lo, hi = (fertile[0], fertile[-1]) if len(fertile) else (1, 0)
+    hi = np.iinfo(np.int16).max if hi == rates.shape[1] - 1 else hi  # the last column: older too
+    women = (p.sex == 1) & (p.household >= 0) & (p.age >= lo) & (p.age <= hi)
+    could = np.flatnonzero(women)  # everyone else has no chance of a birth
+    mothers = could[draw[could] < _by_row_and_age(rates, p.stratum[could], p.age[could])]
     n_areas = len(city.area_codes)
-    mother_cells = cell_of(p)[mothers]
+    mother_cells = cell_of(p, mothers)
     report.births += _count(mother_cells, n_areas)
     early = float(params.mortality.infant_mortality.at(year)) * float(
         params.mortality.infant_deaths_in_birth_year.at(year)
@@ -344,6 +404,8 @@ def births(
     report.deaths += _count(mother_cells[~survives], n_areas)
     mothers = mothers[survives]
     male = rng.random(len(mothers)) < float(params.fertility.male_share_at_birth.at(year))
+    members = city.members()
+    born = np.bincount(p.household[mothers], minlength=len(members))  # mothers' households
     p.append(
         {
             "age": np.zeros(len(mothers), dtype=np.int16),
@@ -354,6 +416,7 @@ def births(
             "disability": np.zeros(len(mothers), dtype=np.int8),
         }
     )
+    city.members_known(members + born)
 
 
 # --- moving households -------------------------------------------------------------------------
@@ -379,11 +442,11 @@ def household_members(
 def remove_households(city: City, gone: np.ndarray) -> None:
     """Remove the households where ``gone`` is true, with their members; renumber the rest."""
     p = city.persons
-    hh = p.household
-    p.keep(~((hh >= 0) & gone[np.maximum(hh, 0)]))
+    stay = ~city.of_household(gone, False)
     new_index = (np.cumsum(~gone) - 1).astype(np.int32)
-    hh = p.household
-    p["household"] = np.where(hh >= 0, new_index[np.maximum(hh, 0)], -1).astype(np.int32)
+    renumbered = city.of_household(new_index, -1)[stay]  # read before the rows go
+    p.keep(stay)
+    p["household"] = renumbered.astype(np.int32, copy=False)
     city.households.keep(~gone)
 
 
@@ -392,8 +455,10 @@ def _sample_per_cell(
 ) -> np.ndarray:
     """``wanted[c]`` rows drawn with replacement among the eligible rows of each cell c."""
     chosen = [np.zeros(0, dtype=np.int64)]
+    candidates = np.flatnonzero(eligible)
+    of_cell = cell[candidates]
     for c in np.flatnonzero(wanted):
-        pool = np.flatnonzero(eligible & (cell == c))
+        pool = candidates[of_cell == c]
         if len(pool):
             chosen.append(pool[rng.integers(0, len(pool), wanted[c])])
     return np.concatenate(chosen)
@@ -463,9 +528,15 @@ def collective_migration(
     n_cells = len(rates)
     cell = cell_of(p)
     collective = p.household < 0
-    net_out = collective & (rng.random(len(p)) < np.maximum(-rates, 0.0)[cell])
+    draw, quarters = rng.random(len(p)), np.flatnonzero(collective)
+    net_out = np.zeros(len(p), dtype=bool)
+    net_out[quarters] = draw[quarters] < np.maximum(-rates, 0.0)[cell[quarters]]
     turnover = float(m.collective_turnover.at(year))
-    turn_out = collective & ~net_out & (p.age < ELDER_AGE) & (rng.random(len(p)) < turnover)
+    draw = rng.random(len(p))
+    turn_out = np.zeros(len(p), dtype=bool)
+    turn_out[quarters] = (
+        ~net_out[quarters] & (p.age[quarters] < ELDER_AGE) & (draw[quarters] < turnover)
+    )
     n_collective = np.bincount(cell[collective], minlength=n_cells)[:n_cells]
     entrants = _stochastic_round(np.maximum(rates, 0.0) * n_collective, rng)
     entrants += np.bincount(cell[turn_out], minlength=n_cells)[:n_cells]
@@ -476,20 +547,25 @@ def collective_migration(
     newcomers = p.copy_rows(_sample_per_cell(cell, pool, entrants, rng))
     report.out_migrants += _count(cell[net_out | turn_out], n_areas)
     report.in_migrants += _count(cell_of(newcomers), n_areas)
+    members = city.members()  # only persons outside family households come and go
     p.keep(~(net_out | turn_out))
     p.append(newcomers)
+    city.members_known(members)
 
 
-def move_and_dissolve(city: City, moves: list[Moves], report: DemographyReport) -> None:
+def move_and_dissolve(
+    city: City, moves: list[Moves], report: DemographyReport, members: np.ndarray | None = None
+) -> None:
     """Make the household moves, and remove the households left without members.
 
     Departing households leave with their members; arriving households are copies
     of their sources (``copy_rows``: attributes copied, states fresh) with copies of
-    the sources' members, numbered after the households that stay.
+    the sources' members, numbered after the households that stay.  ``members``: the
+    members of each household, if known (else counted).
     """
     h, p = city.households, city.persons
     n_areas = len(city.area_codes)
-    members = city.members()
+    members = city.members() if members is None else members
     empty = members == 0
     leaving = np.logical_or.reduce([mv.leaving for mv in moves]) & ~empty
     sources = np.concatenate([mv.sources for mv in moves])
@@ -501,12 +577,16 @@ def move_and_dissolve(city: City, moves: list[Moves], report: DemographyReport) 
     report.households_out += _count(hh_cell[leaving], n_areas)
     report.out_migrants += _count(hh_cell[leaving], n_areas, members[leaving])
     remove_households(city, leaving | empty)
+    # the households that stay, then the arrivals with as many members as their sources
+    staying = members[~(leaving | empty)]
+    members = np.concatenate([staying, np.bincount(owner, minlength=len(sources))])
 
     new_persons["household"] = (len(h) + owner).astype(np.int32)
     report.households_in += _count(cell_of(new_households), n_areas)
     report.in_migrants += _count(cell_of(new_persons), n_areas)
     h.append(new_households)
     p.append(new_persons)
+    city.members_known(members)
 
 
 # --- households formed and dissolved ---------------------------------------------------------
@@ -520,19 +600,20 @@ def formation_candidates(city: City, f: FormationParams, year: int) -> np.ndarra
     p = city.persons
     lo, hi = f.leaver_ages.at(year)
     members = city.members()
-    adults = city.count_in_households(p.age >= ADULT_AGE)
+    adults = members - city.count_in_households(p.age < ADULT_AGE)  # fewer children to count
     youngest_child = np.full(len(city.households), 200, dtype=np.int16)
     child = (p.household >= 0) & (p.age < ADULT_AGE)
     np.minimum.at(youngest_child, p.household[child], p.age[child])
-    hh = np.maximum(p.household, 0)
-    return (
-        (p.household >= 0)
-        & (p.age >= lo)
-        & (p.age <= hi)
-        & (members[hh] >= f.min_household_size)
-        & (adults[hh] - (p.age >= ADULT_AGE) >= 1)
-        & (p.age - youngest_child[hh] < ADULT_AGE)
+    # persons of the leaver ages in family households, then their households' conditions
+    who = np.flatnonzero((p.household >= 0) & (p.age >= lo) & (p.age <= hi))
+    hh, age = city.household_index()[who], p.age[who]
+    candidate = np.zeros(len(p), dtype=bool)
+    candidate[who] = (
+        (members[hh] >= f.min_household_size)
+        & (adults[hh] - (age >= ADULT_AGE) >= 1)
+        & (age - youngest_child[hh] < ADULT_AGE)
     )
+    return candidate
 
 
 def form_households(
@@ -545,14 +626,19 @@ def form_households(
     """
     p, h = city.persons, city.households
     rates = cell_rates(f.rate, city.area_codes, year).ravel()
-    leave = formation_candidates(city, f, year) & (rng.random(len(p)) < rates[cell_of(p)])
-    leavers = np.flatnonzero(leave)
+    candidates = np.flatnonzero(formation_candidates(city, f, year))
+    draw = rng.random(len(p))
+    leavers = candidates[draw[candidates] < rates[cell_of(p, candidates)]]
     leavers = leavers[rng.permutation(len(leavers))]
     leavers = leavers[np.unique(p.household[leavers], return_index=True)[1]]
-    new_households = h.copy_rows(p.household[leavers])
+    left = p.household[leavers]  # one leaver per household
+    new_households = h.copy_rows(left)
     report.households_formed += _count(cell_of(new_households), len(city.area_codes))
+    members = np.concatenate([city.members(), np.ones(len(leavers), dtype=np.int64)])
+    members[left] -= 1
     p.household[leavers] = (len(h) + np.arange(len(leavers))).astype(np.int32)
     h.append(new_households)
+    city.members_known(members)
 
 
 # --- deriving the migration and household-formation rates -------------------------------------

@@ -201,9 +201,30 @@ def assess(
     rng: np.random.Generator,
 ) -> np.ndarray:
     """Assessed per-capita income: true income seen through the means test's error."""
+    return income * np.exp(_assessment_error(len(income), verification, params, year, rng))
+
+
+def _assessment_error(
+    n: int, verification: float, params: Assessment, year: int, rng: np.random.Generator
+) -> np.ndarray | float:
+    """The log error of the means test for ``n`` households (one draw each if it varies)."""
     bias = float(params.underreporting.at(year)) * (1.0 - verification)
     sd = float(params.error_sd.at(year)) * (1.0 - verification)
-    return income * np.exp(rng.normal(-bias, sd, len(income)) if sd > 0 else -bias)
+    return rng.normal(-bias, sd, n) if sd > 0 else -bias
+
+
+def _assess_some(
+    income: np.ndarray,
+    which: np.ndarray,
+    verification: float,
+    params: Assessment,
+    year: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """:func:`assess` of every household (the same draws), valued for the households
+    ``which`` (indices) only: the others' assessment is never read."""
+    error = _assessment_error(len(income), verification, params, year, rng)
+    return income[which] * np.exp(error[which] if np.ndim(error) else error)
 
 
 def application_probability(
@@ -212,9 +233,11 @@ def application_probability(
     """Yearly probability that a household not on dibao applies."""
     gap = 1.0 - income / line
     scale = float(params.gap_scale.at(year))
-    below = max_rate * (1.0 - np.exp(-np.maximum(gap, 0.0) / scale))
     near = (gap <= 0) & (gap > -float(params.near_line_band.at(year)))
-    p = np.where(gap > 0, below, np.where(near, float(params.near_line_rate.at(year)), 0.0))
+    p = np.where(near, float(params.near_line_rate.at(year)), 0.0)
+    poor = np.flatnonzero(gap > 0)  # few households are below the line
+    max_rate = np.broadcast_to(max_rate, gap.shape)
+    p[poor] = max_rate[poor] * (1.0 - np.exp(-gap[poor] / scale))
     return np.clip(p * float(params.outreach.at(year)), 0.0, 1.0)
 
 
@@ -235,14 +258,28 @@ def monthly_benefit(
     return members * gap + supplement_units * standard
 
 
-def supplement_units(city: City, params: Supplements, year: int) -> np.ndarray:
-    """Per household, the sum of the supplement shares of its classified members."""
-    p = city.persons
+def supplement_units(
+    city: City, params: Supplements, year: int, households: np.ndarray | None = None
+) -> np.ndarray:
+    """Per household, the sum of the supplement shares of its classified members (of the
+    ``households`` (mask) only, if given: the others count no members)."""
+    p, n = city.persons, len(city.households)
+    # the members counted: of the households given, else everyone in a family household
+    if households is None:
+        counted = np.flatnonzero(p.household >= 0)
+    else:
+        counted = np.flatnonzero(city.of_household(households, False))
+    household = city.household_index()[counted]
+    age, disability = p.age[counted], p.disability[counted]
+
+    def count(members: np.ndarray) -> np.ndarray:
+        return np.bincount(household[members], minlength=n + 1)[:n]
+
+    severe = (disability == 1) | (disability == 2)
     units = (
-        float(params.elderly.share.at(year)) * city.count_in_households(p.age >= params.elderly.age)
-        + float(params.child.share.at(year)) * city.count_in_households(p.age < params.child.age)
-        + float(params.severely_disabled.at(year))
-        * city.count_in_households(np.isin(p.disability, (1, 2)))
+        float(params.elderly.share.at(year)) * count(age >= params.elderly.age)
+        + float(params.child.share.at(year)) * count(age < params.child.age)
+        + float(params.severely_disabled.at(year)) * count(severe)
     )
     ill = city.households.shock == SHOCK_CODES["major_illness"]
     return units + float(params.seriously_ill.at(year)) * ill
@@ -284,15 +321,16 @@ def step(
     # Review of regular recipients (dynamic management).
     regular = on_at_start & ~in_exit
     reviewed = regular & ((rng.random(n) < float(params.review.rate.at(year))) | ~can_claim)
-    reassessed = assess(income, v, params.assessment, year, rng)
+    seen = np.flatnonzero(reviewed)  # only their reassessment is read
+    reassessed = np.zeros(n)
+    reassessed[seen] = _assess_some(income, seen, v, params.assessment, year, rng)
     assets_found = hh.asset_fail & (rng.random(n) < v)
     fails = reviewed & ((reassessed >= line) | assets_found | ~can_claim)
     passes = reviewed & ~fails
     hh.dibao_assessed_pc[passes] = reassessed[passes]
     months[regular & ~fails] = 12
-    paid = rng.integers(0, 12, n) + int(
-        params.review.gradual_exit_months.at(year)
-    )  # review month - 1 + exit
+    # review month - 1 + exit (int32 draws: the same numbers as int64, in half the memory)
+    paid = rng.integers(0, 12, n, dtype=np.int32) + int(params.review.gradual_exit_months.at(year))
     months[fails] = np.minimum(paid[fails], 12)
     carry = np.maximum(paid - 12, 0)
     hh.dibao_exit_left[fails] = carry[fails]
@@ -305,28 +343,35 @@ def step(
         & can_claim
         & (rng.random(n) < application_probability(income, line, max_rate, params.take_up, year))
     )
-    assessed = assess(income, v, params.assessment, year, rng)
+    tested = np.flatnonzero(applies)  # only their assessment is read
+    assessed = np.zeros(n)
+    assessed[tested] = _assess_some(income, tested, v, params.assessment, year, rng)
     admitted = applies & (assessed < line) & ~(hh.asset_fail & (rng.random(n) < v))
     hh.dibao_on[admitted] = True
     hh.dibao_exit_left[admitted] = 0
     hh.dibao_assessed_pc[admitted] = assessed[admitted]
-    months[admitted] = 12 - rng.integers(0, 12, n)[admitted]  # from the entry month
+    months[admitted] = 12 - rng.integers(0, 12, n, dtype=np.int32)[admitted]  # from entry
 
-    benefit = monthly_benefit(
-        standard,
-        hh.dibao_assessed_pc,
-        members,
-        supplement_units(city, params.benefit.supplements, year),
+    # the benefit of the households paid this year (nothing for the others)
+    paid = months > 0
+    units = supplement_units(city, params.benefit.supplements, year, paid)
+    paid = np.flatnonzero(paid)
+    benefit, spending = np.zeros(n), np.zeros(n)
+    benefit[paid] = monthly_benefit(
+        standard[paid],
+        hh.dibao_assessed_pc[paid],
+        members[paid],
+        units[paid],
         float(params.benefit.floor_share.at(year)),
     )
-    benefit = np.where(months > 0, benefit, 0.0)
+    spending[paid] = months[paid] * benefit[paid]
     eligible = (income < line) & ~hh.asset_fail & can_claim
     recipients = hh.dibao_on.copy()
     return DibaoYear(
         members=members,
         months_paid=months,
         benefit_month=benefit,
-        spending=months * benefit,
+        spending=spending,
         recipients=recipients,
         entries=admitted,
         exits=fails,

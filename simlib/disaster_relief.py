@@ -408,7 +408,16 @@ def need_for_return_period(
     for _ in range(200):
         mid = 0.5 * (low + high)
         above = exceedance(mid) > level
-        low, high = np.where(above, mid, low), np.where(above, high, mid)
+        new_low, new_high = np.where(above, mid, low), np.where(above, high, mid)
+        # once an iteration changes nothing (the bounds are adjacent numbers) none will:
+        # stopping there gives what the 200 iterations give (the areas where no event is
+        # as likely are zero whatever the bounds)
+        settled = np.array_equal(new_low[possible], low[possible]) and np.array_equal(
+            new_high[possible], high[possible]
+        )
+        low, high = new_low, new_high
+        if settled:
+            break
     return np.where(possible, 0.5 * (low + high), 0.0)
 
 

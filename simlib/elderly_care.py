@@ -149,15 +149,22 @@ def demand_probability(
     params: ElderlyCareParams,
     year: int,
     person_income_month: np.ndarray,
+    persons: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Each person's yearly probability of seeking a bed (meaningful for elders at home)."""
+    """Each person's yearly probability of seeking a bed (meaningful for elders at home);
+    of the ``persons`` (indices) only, if given."""
     p = city.persons
-    alone = np.zeros(len(p), dtype=bool)
-    in_family = p.household >= 0
-    alone[in_family] = city.members()[p.household[in_family]] == 1
+    alone = city.of_household(city.members() == 1, False, persons)
     public_fee = _fees_by_kind(homes)[KINDS.index("public")]
+    who = slice(None) if persons is None else persons
     return seeking_probability(
-        p.age, p.adl, alone, person_income_month, public_fee, params.seeking, year
+        p.age[who],
+        p.adl[who],
+        alone,
+        person_income_month[who],
+        public_fee,
+        params.seeking,
+        year,
     )
 
 
@@ -247,8 +254,12 @@ def step(
     waiting = at_home & (p.waiting_since > 0)
     waiting &= rng.random(n) >= float(params.seeking.waiting_dropout.at(year))
     p.waiting_since[at_home & (p.waiting_since > 0) & ~waiting] = 0
-    prob = demand_probability(city, homes, params, year, person_income_month)
-    new = at_home & ~waiting & (rng.random(n) < prob)
+    draw = rng.random(n)
+    asking = np.flatnonzero(at_home & ~waiting)  # only they may seek anew
+    new = np.zeros(n, dtype=bool)
+    new[asking] = draw[asking] < demand_probability(
+        city, homes, params, year, person_income_month, asking
+    )
     seekers = waiting | new | destitute_first | destitute_asking
 
     idx = np.flatnonzero(seekers)

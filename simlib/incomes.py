@@ -54,10 +54,17 @@ class IncomeParams(Strict):
 
 
 def has_worker(city: City) -> np.ndarray:
-    """Households with at least one member of working age not severely disabled."""
+    """Households with at least one member of working age not severely disabled (kept
+    until the persons' households, ages or disabilities change; read-only)."""
     p = city.persons
-    able = (p.age >= WORKING_AGES[0]) & (p.age <= WORKING_AGES[1]) & ~np.isin(p.disability, (1, 2))
-    return city.count_in_households(able) > 0
+
+    def compute() -> np.ndarray:
+        severe = (p.disability == 1) | (p.disability == 2)
+        able = (p.age >= WORKING_AGES[0]) & (p.age <= WORKING_AGES[1]) & ~severe
+        return city.count_in_households(able) > 0
+
+    inputs = ("household", "age", "disability")
+    return p.derived("has_worker", inputs, compute, key=len(city.households))
 
 
 def target_means(

@@ -457,14 +457,15 @@ def build_pipeline(
     for c in np.flatnonzero(due):
         members = np.flatnonzero(cell == c)
         cut[members] = largest_remainder(room[members], min(int(due[c]), int(room[members].sum())))
+    fee = {kind: _fee(params, kind, year) for kind in {home.kind for home in homes}}
+    subsidy = {kind: float(params.kinds.of(kind).operating_subsidy_month.at(year)) for kind in fee}
     for h, home in enumerate(homes):
         if cut[h]:
             new_beds = home.beds - int(cut[h])
             home.nursing_beds = int(round_half_up(home.nursing_beds * new_beds / home.beds))
             home.beds = new_beds
-        p = params.kinds.of(home.kind)
-        home.fee_month = _fee(params, home.kind, year)
-        home.subsidy_month = float(p.operating_subsidy_month.at(year))
+        home.fee_month = fee[home.kind]
+        home.subsidy_month = subsidy[home.kind]
     spending = np.zeros((n_areas, len(STRATA)))
     new = params.pipeline.new_beds(year, ref)
     _check_areas(new, area_codes, year)

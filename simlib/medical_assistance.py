@@ -312,6 +312,17 @@ def pay_segmented(
     return np.minimum(paid, cap)
 
 
+def _band_and_dependency(ages: np.ndarray, adl: np.ndarray, age_from: list[int]) -> np.ndarray:
+    """``band × 3 + dependency`` (0 none, 1 partly, 2 fully dependent) of each person, as
+    small integers when ages are whole (looked up by age: the same bands, faster)."""
+    ages, dependency = np.asarray(ages), np.clip(np.asarray(adl), 0, 2)
+    whole = ages.size and np.issubdtype(ages.dtype, np.integer)
+    if whole and ages.min() >= 0 and ages.max() < 1000 and len(age_from) < 1000:
+        by_age = band_of(np.arange(int(ages.max()) + 1), age_from).astype(np.int16)
+        return by_age[ages] * np.int16(3) + dependency.astype(np.int16, copy=False)
+    return band_of(ages, age_from) * 3 + dependency
+
+
 def band_of(ages: np.ndarray, age_from: list[int]) -> np.ndarray:
     return np.searchsorted(age_from, ages, side="right") - 1
 
@@ -320,7 +331,7 @@ def seriously_ill_members(city: City, rng: np.random.Generator) -> np.ndarray:
     """One member, drawn at random, of each household hit by major illness this year."""
     p = city.persons
     hit = city.households.shock == SHOCK_CODES["major_illness"]
-    candidates = np.flatnonzero((p.household >= 0) & hit[np.maximum(p.household, 0)])
+    candidates = np.flatnonzero(city.of_household(hit, False))
     shuffled = candidates[rng.permutation(len(candidates))]
     _, first = np.unique(p.household[shuffled], return_index=True)
     ill = np.zeros(len(p), dtype=bool)
@@ -331,7 +342,11 @@ def seriously_ill_members(city: City, rng: np.random.Generator) -> np.ndarray:
 def lognormal(mean: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
     """Log-normal draws with the given means: exp(ln mean − σ²/2 + σ·z)."""
     mean = np.asarray(mean, dtype=float)
-    return mean * np.exp(sigma * rng.standard_normal(mean.shape) - 0.5 * sigma**2)
+    return _lognormal(mean, sigma, rng.standard_normal(mean.shape))
+
+
+def _lognormal(mean: np.ndarray, sigma: float, z: np.ndarray) -> np.ndarray:
+    return mean * np.exp(sigma * z - 0.5 * sigma**2)
 
 
 def draw_costs(
@@ -344,14 +359,20 @@ def draw_costs(
     rng: np.random.Generator,
 ) -> np.ndarray:
     """Each person's medical cost of the year (yuan): zero, ordinary, or serious illness."""
-    band = band_of(ages, costs.age_from)
-    dep = np.clip(np.asarray(adl), 0, 2)
-    use_mult = np.concatenate([[1.0], costs.dependency_use.at(year)])[dep]
-    cost_mult = np.concatenate([[1.0], costs.dependency_cost.at(year)])[dep]
-    use = rng.random(len(band)) < np.asarray(costs.use_rate.at(year))[band] * use_mult
+    n = len(ages)
+    # use rate and mean cost by age band and dependency (0 none, 1 partly, 2 fully): tables
+    # looked up once per person
+    use_mult = np.concatenate([[1.0], costs.dependency_use.at(year)])
+    cost_mult = np.concatenate([[1.0], costs.dependency_cost.at(year)])
+    use_rate = np.asarray(costs.use_rate.at(year))[:, None] * use_mult[None, :]
     index = costs.index(year)
-    mean = np.asarray(costs.mean.at(year))[band] * cost_mult * index
-    cost = np.where(use, lognormal(mean, float(costs.sigma.at(year)), rng), 0.0)
+    mean = np.asarray(costs.mean.at(year))[:, None] * cost_mult[None, :] * index
+    cell = _band_and_dependency(ages, adl, costs.age_from)
+    use = rng.random(n) < use_rate.ravel()[cell]
+    z = rng.standard_normal(n)  # drawn for everyone, used by those with an episode
+    users = np.flatnonzero(use)
+    cost = np.zeros(n)
+    cost[users] = _lognormal(mean.ravel()[cell[users]], float(costs.sigma.at(year)), z[users])
     severe_mean = np.full(int(seriously_ill.sum()), float(serious.mean.at(year)) * index)
     cost[seriously_ill] = lognormal(severe_mean, float(serious.sigma.at(year)), rng)
     return cost
@@ -378,19 +399,17 @@ def low_income_member_eligible(
 
 
 def assistance_group(
-    household: np.ndarray,
     tekun_persons: np.ndarray,
-    dibao_households: np.ndarray,
-    low_income_households: np.ndarray,
+    in_dibao_household: np.ndarray,
+    in_low_income_household: np.ndarray,
     low_income_member: np.ndarray,
 ) -> np.ndarray:
     """The programme group of each person: tekun, else dibao, else an eligible member of a
-    low-income household (``low_income_member``), else none."""
-    in_family = household >= 0
-    hh = np.maximum(household, 0)
-    group = np.full(len(household), NONE, dtype=np.int8)
-    group[in_family & low_income_households[hh] & low_income_member] = LOW_INCOME
-    group[in_family & dibao_households[hh]] = DIBAO
+    low-income household (``low_income_member``), else none.  All per person: in a
+    family household on dibao, in one below the low-income line."""
+    group = np.full(len(tekun_persons), NONE, dtype=np.int8)
+    group[in_low_income_household & low_income_member] = LOW_INCOME
+    group[in_dibao_household] = DIBAO
     group[tekun_persons] = TEKUN
     return group
 
@@ -401,11 +420,10 @@ def premium_subsidy(
     """The premium paid for each person (yuan): destitute persons, insured dibao members."""
     premium = float(params.resident_premium.at(year))
     insured = rng.random(len(group)) < float(params.coverage.at(year))
-    return np.where(
-        group == TEKUN,
-        float(params.tekun_share.at(year)) * premium,
-        np.where((group == DIBAO) & insured, float(params.dibao_share.at(year)) * premium, 0.0),
-    )
+    paid = np.zeros(len(group))
+    paid[(group == DIBAO) & insured] = float(params.dibao_share.at(year)) * premium
+    paid[group == TEKUN] = float(params.tekun_share.at(year)) * premium
+    return paid
 
 
 def ordinary_assistance(
@@ -416,10 +434,24 @@ def ordinary_assistance(
     year: int,
 ) -> np.ndarray:
     """Ordinary direct assistance of each claimant, by the schedule of the person's group."""
+    return _pay_by_group(in_scope_oop, group, claims, schedules, (TEKUN, DIBAO, LOW_INCOME), year)
+
+
+def _pay_by_group(
+    amount: np.ndarray,
+    group: np.ndarray,
+    paid_to: np.ndarray,
+    schedules: OrdinarySchedules,
+    groups: tuple[int, ...],
+    year: int,
+) -> np.ndarray:
+    """Each person of ``paid_to`` (mask) paid on ``amount`` by the schedule of the group."""
     paid = np.zeros(len(group))
-    for g in (TEKUN, DIBAO, LOW_INCOME):
-        sel = claims & (group == g)
-        paid[sel] = schedules.for_group(g).pay(in_scope_oop[sel], year)
+    who = np.flatnonzero(paid_to)
+    of_who = group[who]
+    for g in groups:
+        sel = who[of_who == g]
+        paid[sel] = schedules.for_group(g).pay(amount[sel], year)
     return paid
 
 
@@ -431,10 +463,9 @@ def catastrophic_households(
     share: float,
 ) -> np.ndarray:
     """Households whose out-of-pocket cost exceeds ``share`` of their yearly income."""
-    in_family = household >= 0
-    burden = np.bincount(
-        household[in_family], weights=remaining_oop[in_family], minlength=len(income_pc)
-    )
+    # the same sums over the persons with a cost left (adding 0.0 changes nothing)
+    borne = (household >= 0) & (remaining_oop != 0)
+    burden = np.bincount(household[borne], weights=remaining_oop[borne], minlength=len(income_pc))
     return burden > share * income_pc * members
 
 
@@ -446,11 +477,8 @@ def major_assistance(
     year: int,
 ) -> np.ndarray:
     """Major-disease assistance of each eligible person, by the schedule of the group."""
-    paid = np.zeros(len(group))
-    for g in (TEKUN, DIBAO, LOW_INCOME, IMPOVERISHED):
-        sel = eligible & (group == g)
-        paid[sel] = schedules.for_group(g).pay(remaining_in_scope[sel], year)
-    return paid
+    groups = (TEKUN, DIBAO, LOW_INCOME, IMPOVERISHED)
+    return _pay_by_group(remaining_in_scope, group, eligible, schedules, groups, year)
 
 
 def step(
@@ -470,42 +498,48 @@ def step(
     """
     p, h = city.persons, city.households
     n = len(p)
-    household = np.asarray(p.household)
-    in_family = household >= 0
-    hh = np.maximum(household, 0)
 
     ill = seriously_ill_members(city, rng)
     cost = draw_costs(p.age, p.adl, ill, params.costs, params.serious_illness, year, rng)
-    oop = out_of_pocket(cost, p.stratum, params.insurance, year)
+    # most persons cost nothing, and no cost leaves nothing out of pocket
+    patients = np.flatnonzero(cost != 0)
+    oop = np.zeros(n)
+    oop[patients] = out_of_pocket(cost[patients], p.stratum[patients], params.insurance, year)
     in_scope = oop * float(params.insurance.in_scope_share.at(year))
     ordinary = params.ordinary
     member = low_income_member_eligible(p.age, p.disability, ill, ordinary.low_income_members)
     group = assistance_group(
-        household, tekun_persons, dibao_households, low_income_households, member
+        tekun_persons,
+        city.of_household(dibao_households, False),
+        city.of_household(low_income_households, False),
+        member,
     )
     paid_premium = premium_subsidy(group, params.premium_subsidy, year, rng)
 
+    draw, grouped = rng.random(n), np.flatnonzero(group != NONE)  # only they may claim
     take_up = np.where(
-        group == LOW_INCOME,
+        group[grouped] == LOW_INCOME,
         float(ordinary.take_up_low_income.at(year)),
         float(ordinary.take_up.at(year)),
     )
-    claims = (group != NONE) & (rng.random(n) < take_up)
+    claims = np.zeros(n, dtype=bool)
+    claims[grouped] = draw[grouped] < take_up
     paid_direct = ordinary_assistance(in_scope, group, claims, ordinary.schedules, year)
 
     major = params.major
-    catastrophic = catastrophic_households(
-        oop - paid_direct,
-        household,
+    catastrophic = catastrophic_households(  # the patients: no one else bears a cost
+        oop[patients] - paid_direct[patients],
+        p.household[patients],
         h.income_pc,
         city.members(),
         float(major.catastrophic_share.at(year)),
     )
     applies = rng.random(len(h)) < float(major.take_up_impoverished.at(year))
     not_assisted = (group == NONE) | ((group == LOW_INCOME) & ~claims)
-    impoverished = in_family & not_assisted & catastrophic[hh] & applies[hh]
-    group = np.where(impoverished, IMPOVERISHED, group).astype(np.int8)
-    eligible = (claims & ((group == TEKUN) | (in_family & catastrophic[hh]))) | impoverished
+    in_catastrophic = city.of_household(catastrophic, False)
+    impoverished = not_assisted & in_catastrophic & city.of_household(applies, False)
+    group[impoverished] = IMPOVERISHED
+    eligible = (claims & ((group == TEKUN) | in_catastrophic)) | impoverished
     paid_major = major_assistance(in_scope - paid_direct, group, eligible, major.schedules, year)
 
     direct = paid_direct > 0
@@ -522,6 +556,6 @@ def step(
         paid_major=paid_major,
         paid_premium=paid_premium,
         spending=paid_direct + paid_major + paid_premium,
-        person_times=direct.astype(float) + got_major,
+        person_times=np.add(direct, got_major, dtype=float),
         major_person_times=got_major.astype(float),
     )

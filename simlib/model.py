@@ -48,6 +48,7 @@ from simlib import (
 )
 from simlib.bureau import Bureau
 from simlib.cells import Cells
+from simlib.columns import keep_freed_memory
 from simlib.economy import Drivers, build_drivers
 from simlib.metrics import CITY_METRICS, Metric
 from simlib.plan_services import METRICS as SERVICE_METRICS
@@ -86,6 +87,7 @@ class CityModel(mesa.Model):
         drivers: Drivers | None = None,
     ) -> None:
         super().__init__(rng=rng)
+        keep_freed_memory()  # reuse the memory of a step's temporary arrays
         self.params = params
         self.scale = scale
         self.year = params.years.base_year
@@ -335,9 +337,10 @@ class CityModel(mesa.Model):
         for persons outside family households."""
         p, h = self.city.persons, self.city.households
         mean = np.array(self._dispinc(year)) / 12.0
-        in_family = p.household >= 0
-        own = h.income_pc[np.maximum(p.household, 0)] / 12.0
-        return np.where(in_family, own, mean[p.stratum])
+        income = self.city.of_household(h.income_pc / 12.0)
+        outside = p.household < 0
+        income[outside] = mean[p.stratum[outside]]
+        return income
 
     def _low_income(self, mean: Stratified, year: int) -> np.ndarray:
         """Households below the low-income line (低收入家庭): a multiple of the standard."""
@@ -347,10 +350,8 @@ class CityModel(mesa.Model):
 
     def _poor(self, dibao_year: dibao.DibaoYear, mean: Stratified, year: int) -> np.ndarray:
         """Persons on dibao, or in a household below the low-income line."""
-        p = self.city.persons
         low = self._low_income(mean, year)
-        hh = np.maximum(p.household, 0)
-        return (p.household >= 0) & (dibao_year.recipients[hh] | low[hh])
+        return self.city.of_household(dibao_year.recipients | low, False)
 
     def _service_inputs(
         self, dibao_year: dibao.DibaoYear, supported: tekun.TekunYear, year: int

@@ -59,8 +59,18 @@ ADULT_AGE = 18
 ELDER_AGE = 60
 
 
-def cell_of(table: Columns | dict[str, np.ndarray]) -> np.ndarray:
-    """The area × stratum cell of each row (persons or households), ``area * 2 + stratum``."""
+def cell_of(table: Columns | dict[str, np.ndarray], rows: np.ndarray | None = None) -> np.ndarray:
+    """The area × stratum cell of each row (persons or households), ``area * 2 + stratum``
+    (kept by a ``Columns`` table until its areas or strata change; read-only), or of the
+    ``rows`` (indices) only."""
+    if rows is not None:
+        return _cell({"area": table["area"][rows], "stratum": table["stratum"][rows]})
+    if isinstance(table, Columns):
+        return table.derived("cell", ("area", "stratum"), lambda: _cell(table))
+    return _cell(table)
+
+
+def _cell(table: Columns | dict[str, np.ndarray]) -> np.ndarray:
     return np.asarray(table["area"], dtype=np.int64) * len(STRATA) + table["stratum"]
 
 
@@ -82,15 +92,70 @@ class City:
     year: int
 
     def members(self) -> np.ndarray:
-        """Number of members of each household."""
-        hh = self.persons.household
-        return np.bincount(hh[hh >= 0], minlength=len(self.households))
+        """Number of members of each household (kept until persons change household;
+        read-only)."""
+        n = len(self.households)
+
+        def moved(members: np.ndarray, rows: np.ndarray, before: np.ndarray) -> np.ndarray:
+            after = self.persons.household[rows]
+            members = members.copy()
+            np.subtract.at(members, before[before >= 0], 1)
+            np.add.at(members, after[after >= 0], 1)
+            return members
+
+        return self.persons.derived(
+            "members",
+            ("household",),
+            lambda: np.bincount(self.household_index(), minlength=n + 1)[:n],
+            key=n,
+            update=moved,
+        )
+
+    def members_known(self, members: np.ndarray) -> None:
+        """Keep ``members`` as the members of each household of the persons as they are now
+        (worked out by the caller as persons came and went, cheaper than counting)."""
+        self.persons.known("members", ("household",), members, key=len(self.households))
 
     def count_in_households(self, person_mask: np.ndarray) -> np.ndarray:
         """Number of members of each household for whom ``person_mask`` is true."""
-        hh = self.persons.household
-        sel = person_mask & (hh >= 0)
-        return np.bincount(hh[sel], minlength=len(self.households))
+        n, mask = len(self.households), np.asarray(person_mask, dtype=bool)
+        return np.bincount(self.household_index()[mask], minlength=n + 1)[:n]
+
+    def of_household(
+        self, values: np.ndarray, outside: object = 0, persons: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Per person, the value of the person's household in ``values`` (one per
+        household); ``outside`` for persons outside family households.  Of the
+        ``persons`` (indices) only, if given."""
+        values = np.asarray(values)
+        if len(values) != len(self.households):
+            raise ValueError(f"{len(values)} values for {len(self.households)} households")
+        slots = np.empty(len(values) + 1, dtype=values.dtype)
+        slots[:-1] = values
+        slots[-1] = outside
+        index = self.household_index()
+        return slots[index if persons is None else index[persons]]
+
+    def household_index(self) -> np.ndarray:
+        """Each person's household as an index into the households with one slot added
+        at the end, where persons outside family households (-1) point (kept; read-only)."""
+        n = len(self.households)
+
+        def index(household: np.ndarray) -> np.ndarray:
+            return np.where(household >= 0, household, n).astype(np.intp)
+
+        def moved(held: np.ndarray, rows: np.ndarray, before: np.ndarray) -> np.ndarray:
+            held = held.copy()
+            held[rows] = index(self.persons.household[rows])
+            return held
+
+        return self.persons.derived(
+            "household_index",
+            ("household",),
+            lambda: index(self.persons.household),
+            key=n,
+            update=moved,
+        )
 
 
 # --- parameters ------------------------------------------------------------------------

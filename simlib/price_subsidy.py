@@ -34,4 +34,10 @@ def payments(
     amount: np.ndarray,
 ) -> np.ndarray:
     """Subsidy per household (yuan): members × overlapping months × amount of its stratum."""
-    return members * months_paid * (triggered_months / 12.0) * amount[stratum]
+    months_paid = np.asarray(months_paid)
+    members = np.broadcast_to(members, months_paid.shape)
+    paid = np.flatnonzero(months_paid != 0)  # nothing for the others
+    out = np.zeros(months_paid.shape, dtype=np.result_type(members, months_paid, amount, 1.0))
+    share = triggered_months / 12.0
+    out[paid] = members[paid] * months_paid[paid] * share * amount[stratum[paid]]
+    return out

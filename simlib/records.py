@@ -96,14 +96,16 @@ def record(
     p, h = city.persons, city.households
     members = city.members()
     d, t, care = year.dibao, year.tekun, year.care
-    old = p.age >= 60
-    placed = p.institution >= 0
+    elders = np.flatnonzero(p.age >= 60)  # counted several ways: among themselves
+    elder_age, elder_adl = p.age[elders], p.adl[elders]
+    supported = np.flatnonzero(t.supported)
+    placed, adl = p.institution[supported] >= 0, p.adl[supported]
     weighted = {
-        "population": c.persons(np.ones(len(p))),
+        "population": c.persons_among(slice(None)),
         "households": c.households(members > 0),
-        "elderly_60p": c.persons(old),
-        "elderly_65p": c.persons(p.age >= 65),
-        "elderly_80p": c.persons(p.age >= 80),
+        "elderly_60p": c.persons_among(elders),
+        "elderly_65p": c.persons_among(elders, elder_age >= 65),
+        "elderly_80p": c.persons_among(elders, elder_age >= 80),
         "dibao_persons": c.households(np.where(d.recipients, d.members, 0)),
         "dibao_households": c.households(d.recipients),
         "dibao_regular_households": c.households(d.recipients & (h.dibao_exit_left == 0)),
@@ -112,13 +114,13 @@ def record(
         "dibao_eligible_left_out": c.households(d.eligible & ~d.recipients),
         "dibao_entries": c.households(d.entries),
         "dibao_exits": c.households(d.exits),
-        "tekun_persons": c.persons(t.supported),
-        "tekun_concentrated": c.persons(t.supported & placed),
-        "tekun_scattered": c.persons(t.supported & ~placed),
-        "tekun_not_selfcaring_unplaced": c.persons(t.supported & (p.adl >= 1) & ~placed),
-        "dependent_elders": c.persons(old & (p.adl >= 1)),
-        "dependent_partly": c.persons(old & (p.adl == 1)),
-        "dependent_fully": c.persons(old & (p.adl == 2)),
+        "tekun_persons": c.persons_among(supported),
+        "tekun_concentrated": c.persons_among(supported, placed),
+        "tekun_scattered": c.persons_among(supported, ~placed),
+        "tekun_not_selfcaring_unplaced": c.persons_among(supported, (adl >= 1) & ~placed),
+        "dependent_elders": c.persons_among(elders, elder_adl >= 1),
+        "dependent_partly": c.persons_among(elders, elder_adl == 1),
+        "dependent_fully": c.persons_among(elders, elder_adl == 2),
         "bed_seekers": c.persons(care.seekers),
         "waiting_list": c.persons(care.waiting),
         "beds_occupied": c.homes(occupancy(p.institution, len(homes))),

@@ -39,32 +39,35 @@ def tidy(
 ) -> pd.DataFrame:
     """The long table: one row per replicate, year, area, stratum and metric."""
     areas = [*area_codes, AREA_ALL]
-    frames = []
-    for m in metrics:
-        arr = values[m.name]
-        r, y, a, s = np.meshgrid(
-            np.arange(arr.shape[0]),
-            np.asarray(years),
-            np.arange(len(areas)),
-            np.arange(len(STRATUM_NAMES)),
-            indexing="ij",
-        )
-        frames.append(
-            pd.DataFrame(
-                {
-                    "replicate": r.ravel(),
-                    "year": y.ravel(),
-                    "area": np.asarray(areas, dtype=object)[a.ravel()],
-                    "stratum": np.asarray(STRATUM_NAMES, dtype=object)[s.ravel()],
-                    "metric": m.name,
-                    "value": arr.ravel().astype(float),
-                    "unit": m.unit,
-                }
-            )
-        )
-    table = pd.concat(frames, ignore_index=True)
-    table.insert(0, "scenario", scenario)
-    return table[["scenario", "replicate", "year", "area", "stratum", "metric", "value", "unit"]]
+    # every metric's array is (replicate, year, area + all, stratum + all), in that order;
+    # the table is the metrics one after another, each raveled (one frame, built at once)
+    shapes = [values[m.name].shape for m in metrics]
+    if len(set(shapes)) > 1:
+        raise ValueError(f"metric arrays differ in shape: {sorted(set(shapes))}")
+    n_rep = shapes[0][0] if shapes else 0
+    r, y, a, s = np.meshgrid(
+        np.arange(n_rep),
+        np.asarray(years),
+        np.arange(len(areas)),
+        np.arange(len(STRATUM_NAMES)),
+        indexing="ij",
+    )
+    k = len(metrics)
+    table = pd.DataFrame(
+        {
+            "scenario": np.full(k * r.size, scenario, dtype=object),
+            "replicate": np.tile(r.ravel(), k),
+            "year": np.tile(y.ravel(), k),
+            "area": np.tile(np.asarray(areas, dtype=object)[a.ravel()], k),
+            "stratum": np.tile(np.asarray(STRATUM_NAMES, dtype=object)[s.ravel()], k),
+            "metric": np.repeat(np.array([m.name for m in metrics], dtype=object), r.size),
+            "value": np.concatenate([values[m.name].ravel().astype(float) for m in metrics])
+            if k
+            else np.zeros(0),
+            "unit": np.repeat(np.array([m.unit for m in metrics], dtype=object), r.size),
+        }
+    )
+    return table
 
 
 def summarise(table: pd.DataFrame) -> pd.DataFrame:

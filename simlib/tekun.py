@@ -139,17 +139,17 @@ def eligible(city: City, params: TekunParams, dibao_line_year: np.ndarray) -> np
     household average that includes what others in the household receive).
     """
     p, h = city.persons, city.households
-    in_family = p.household >= 0
-    hh = np.maximum(p.household, 0)
+    alone = np.flatnonzero(p.no_supporter)  # the others are never eligible
+    age, disability = p.age[alone], p.disability[alone]
     unable = (
-        (p.age >= params.elderly_age)
-        | np.isin(p.disability, SEVERE_GRADES)
-        | (p.age < params.child_age)
+        (age >= params.elderly_age) | np.isin(disability, SEVERE_GRADES) | (age < params.child_age)
     )
-    no_supporter = p.no_supporter & ~has_worker(city)[hh]
     limit = float(params.income_limit.at(city.year)) * dibao_line_year
-    no_income = h.income_pc[hh] < limit[h.stratum[hh]]
-    return in_family & unable & no_supporter & no_income & ~h.asset_fail[hh]
+    # the household's part: no one able to work, no income, no assets (False outside)
+    household = ~has_worker(city) & (h.income_pc < limit[h.stratum]) & ~h.asset_fail
+    can = np.zeros(len(p), dtype=bool)
+    can[alone] = unable & city.of_household(household, False, alone)
+    return can
 
 
 def step(
@@ -171,21 +171,28 @@ def step(
     can = eligible(city, params, 12.0 * dibao_mean)
     was = p.tekun.copy()
     exits = was & ~resident & ~can
-    entries = ~was & can & (rng.random(n) < float(params.recognition_rate.at(year)))
+    draw, new = rng.random(n), np.flatnonzero(~was & can)  # only they may be recognised
+    entries = np.zeros(n, dtype=bool)
+    entries[new] = draw[new] < float(params.recognition_rate.at(year))
     p.tekun[exits] = False
     p.tekun[entries] = True
     months = np.where(p.tekun, 12.0, 0.0)
-    months[entries] = 12 - rng.integers(0, 12, n)[entries]
-    months[exits] = rng.integers(0, 12, n)[exits]
+    # int32 draws: the same numbers as int64, in half the memory
+    months[entries] = 12 - rng.integers(0, 12, n, dtype=np.int32)[entries]
+    months[exits] = rng.integers(0, 12, n, dtype=np.int32)[exits]
     ratio = float(params.basic_ratio.at(year))
-    basic = basic_standard(dibao_mean, ratio)[p.stratum]
-    care = params.care_standard.by_state(year)[np.clip(p.adl, 0, 2)]
+    paid = np.flatnonzero(p.tekun | exits)  # spending is zero for everyone else
+    paid = paid[months[paid] != 0]
+    basic = basic_standard(dibao_mean, ratio)[p.stratum[paid]]
+    care = params.care_standard.by_state(year)[np.clip(p.adl[paid], 0, 2)]
+    spending = np.zeros(n)
+    spending[paid] = months[paid] * (basic + care)
     return TekunYear(
         supported=p.tekun.copy(),
         entries=entries,
         exits=exits,
         months_paid=months,
-        spending=months * (basic + care),
+        spending=spending,
         basic_standard=basic_standard(dibao_december, ratio),
     )
 
@@ -207,4 +214,4 @@ def asks_for_place(
 
 def members_not_supported(city: City) -> np.ndarray:
     """Per household, the members who are not destitute persons (dibao counts only them)."""
-    return city.count_in_households(~city.persons.tekun)
+    return city.members() - city.count_in_households(city.persons.tekun)  # few are destitute
