@@ -40,6 +40,7 @@ from itertools import pairwise
 import numpy as np
 from pydantic import Field, model_validator
 
+from simlib import draws
 from simlib.facts import ByStratum, Fact, NonNegative, Share, Strict
 from simlib.metrics import Metric
 from simlib.population import City
@@ -196,11 +197,10 @@ def update_orphans(
     """Flags clear at the age limit; children not flagged become flagged at the incidence."""
     p = city.persons
     p.orphan[p.age >= params.age_limit] = 0
-    draw = rng.random(len(p))
     children = np.flatnonzero(children_at_risk(city, params) & (p.orphan == 0))
     stratum = p.stratum[children]
     new = _draw_status(
-        draw[children],
+        draws.uniforms(rng, len(p))[children],
         params.scattered_orphan.incidence.pair(year)[stratum],
         params.unsupported_child.incidence.pair(year)[stratum],
         np.ones(len(children), dtype=bool),

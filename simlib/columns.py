@@ -119,10 +119,20 @@ class Columns:
         value.setflags(write=False)
         self._derived[name] = (key, [self._cols[c].copy() for c in inputs], value)
 
-    def keep(self, mask: np.ndarray) -> None:
-        """Keep the rows where ``mask`` is true, in every column."""
-        for name, values in self._cols.items():
-            self._cols[name] = values[mask]
+    def keep(self, mask: np.ndarray, then: dict[str, np.ndarray] | None = None) -> None:
+        """Keep the rows where ``mask`` is true, in every column; with ``then``, append
+        those rows after them (as :meth:`append`) in the same pass over each column."""
+        mask = np.asarray(mask, dtype=bool)
+        if then is None:
+            for name, values in self._cols.items():
+                self._cols[name] = values[mask]
+            return
+        kept = int(np.count_nonzero(mask))
+        for name, values, new in self._appended(then):
+            column = np.empty(kept + len(new), dtype=values.dtype)
+            column[:kept] = values[mask]  # (np.compress into the slice is slower)
+            column[kept:] = new
+            self._cols[name] = column
 
     def copy_rows(self, index: np.ndarray) -> dict[str, np.ndarray]:
         """New rows modelled on existing ones: attributes copied, states fresh."""
@@ -136,15 +146,22 @@ class Columns:
 
     def append(self, rows: dict[str, np.ndarray]) -> None:
         """Append rows; a column missing from ``rows`` takes its fresh value, or zero."""
+        for name, values, new in self._appended(rows):
+            self._cols[name] = np.concatenate([values, new])
+
+    def _appended(
+        self, rows: dict[str, np.ndarray]
+    ) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+        """Each column with the values ``rows`` give it (fresh or zero where they give none)."""
         n = len(next(iter(rows.values()))) if rows else 0
         unknown = set(rows) - set(self._cols)
         if unknown:
             raise KeyError(f"rows have columns the table lacks: {sorted(unknown)}")
-        for name, values in self._cols.items():
+        for name, values in list(self._cols.items()):
             new = rows.get(name)
             if new is None:
                 new = np.full(n, self._fresh.get(name, 0), dtype=values.dtype)
-            self._cols[name] = np.concatenate([values, np.asarray(new, dtype=values.dtype)])
+            yield name, values, np.asarray(new, dtype=values.dtype)
 
 
 def _comparable(held: np.ndarray, current: np.ndarray) -> bool:

@@ -44,6 +44,7 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field, field_validator
 
+from simlib import draws
 from simlib.facts import Fact, NonNegative, Positive, Share, Strict
 from simlib.population import (
     ADULT_AGE,
@@ -359,7 +360,7 @@ def deaths_and_ageing(
     if multiplier is not None:
         prob *= np.asarray(multiplier, dtype=float)
         np.minimum(prob, 1.0, out=prob)
-    dies = rng.random(len(prob)) < prob
+    dies = draws.uniforms(rng, len(prob)) < prob
     report.deaths += _count(cell_of(p)[dies], len(city.area_codes))
     members, n = city.members(), len(city.households)
     dead = np.bincount(city.household_index()[dies], minlength=n + 1)[:n]
@@ -387,13 +388,14 @@ def births(
     p = city.persons
     oldest = params.mortality.oldest_age
     rates = fertility_rates(params.fertility, year, oldest)
-    draw = rng.random(len(p))
     fertile = np.flatnonzero(rates.max(axis=0) > 0)  # ages with births (the table's columns)
     lo, hi = (fertile[0], fertile[-1]) if len(fertile) else (1, 0)
     hi = np.iinfo(np.int16).max if hi == rates.shape[1] - 1 else hi  # the last column: older too
     women = (p.sex == 1) & (p.household >= 0) & (p.age >= lo) & (p.age <= hi)
     could = np.flatnonzero(women)  # everyone else has no chance of a birth
-    mothers = could[draw[could] < _by_row_and_age(rates, p.stratum[could], p.age[could])]
+    mothers = could[
+        draws.uniforms(rng, len(p))[could] < _by_row_and_age(rates, p.stratum[could], p.age[could])
+    ]
     n_areas = len(city.area_codes)
     mother_cells = cell_of(p, mothers)
     report.births += _count(mother_cells, n_areas)
@@ -439,15 +441,27 @@ def household_members(
     return by_household[starts[chosen][owner] + within], owner
 
 
-def remove_households(city: City, gone: np.ndarray) -> None:
-    """Remove the households where ``gone`` is true, with their members; renumber the rest."""
+def remove_households(
+    city: City,
+    gone: np.ndarray,
+    households: dict[str, np.ndarray] | None = None,
+    persons: dict[str, np.ndarray] | None = None,
+) -> None:
+    """Remove the households where ``gone`` is true, with their members; renumber the rest.
+
+    ``households`` and ``persons`` (optional) are new rows appended after those that stay,
+    in the same pass; the new persons' ``household`` counts from the first new household
+    (0 for the first of ``households``) and is moved past the households that stay.
+    """
     p = city.persons
     stay = ~city.of_household(gone, False)
     new_index = (np.cumsum(~gone) - 1).astype(np.int32)
-    renumbered = city.of_household(new_index, -1)[stay]  # read before the rows go
-    p.keep(stay)
-    p["household"] = renumbered.astype(np.int32, copy=False)
-    city.households.keep(~gone)
+    p["household"] = city.of_household(new_index, -1)  # those who go are removed next
+    if persons is not None:
+        n_staying = len(gone) - int(np.count_nonzero(gone))
+        persons = persons | {"household": (n_staying + persons["household"]).astype(np.int32)}
+    p.keep(stay, then=persons)
+    city.households.keep(~gone, then=households)
 
 
 def _sample_per_cell(
@@ -483,8 +497,8 @@ def family_migration(city: City, m: MigrationParams, year: int, rng: np.random.G
     rates = cell_rates(m.net_rate, city.area_codes, year).ravel()
     hh_cell = cell_of(h)
     wanted = np.maximum(rates, 0.0) * np.bincount(hh_cell, minlength=len(rates))[: len(rates)]
-    everyone = np.ones(len(h), dtype=bool)
-    sources = _sample_per_cell(hh_cell, everyone, _stochastic_round(wanted, rng), rng)
+    with_members = city.members() > 0  # a copy of a household whose members all died is empty
+    sources = _sample_per_cell(hh_cell, with_members, _stochastic_round(wanted, rng), rng)
     leaving = rng.random(len(h)) < np.maximum(-rates, 0.0)[hh_cell]
     return Moves(leaving, sources)
 
@@ -528,14 +542,17 @@ def collective_migration(
     n_cells = len(rates)
     cell = cell_of(p)
     collective = p.household < 0
-    draw, quarters = rng.random(len(p)), np.flatnonzero(collective)
+    quarters = np.flatnonzero(collective)  # the draws read
     net_out = np.zeros(len(p), dtype=bool)
-    net_out[quarters] = draw[quarters] < np.maximum(-rates, 0.0)[cell[quarters]]
+    net_out[quarters] = (
+        draws.uniforms(rng, len(p))[quarters] < np.maximum(-rates, 0.0)[cell[quarters]]
+    )
     turnover = float(m.collective_turnover.at(year))
-    draw = rng.random(len(p))
     turn_out = np.zeros(len(p), dtype=bool)
     turn_out[quarters] = (
-        ~net_out[quarters] & (p.age[quarters] < ELDER_AGE) & (draw[quarters] < turnover)
+        ~net_out[quarters]
+        & (p.age[quarters] < ELDER_AGE)
+        & (draws.uniforms(rng, len(p))[quarters] < turnover)
     )
     n_collective = np.bincount(cell[collective], minlength=n_cells)[:n_cells]
     entrants = _stochastic_round(np.maximum(rates, 0.0) * n_collective, rng)
@@ -548,8 +565,7 @@ def collective_migration(
     report.out_migrants += _count(cell[net_out | turn_out], n_areas)
     report.in_migrants += _count(cell_of(newcomers), n_areas)
     members = city.members()  # only persons outside family households come and go
-    p.keep(~(net_out | turn_out))
-    p.append(newcomers)
+    p.keep(~(net_out | turn_out), then=newcomers)
     city.members_known(members)
 
 
@@ -576,17 +592,13 @@ def move_and_dissolve(
     report.households_dissolved += _count(hh_cell[empty], n_areas)
     report.households_out += _count(hh_cell[leaving], n_areas)
     report.out_migrants += _count(hh_cell[leaving], n_areas, members[leaving])
-    remove_households(city, leaving | empty)
-    # the households that stay, then the arrivals with as many members as their sources
-    staying = members[~(leaving | empty)]
-    members = np.concatenate([staying, np.bincount(owner, minlength=len(sources))])
-
-    new_persons["household"] = (len(h) + owner).astype(np.int32)
     report.households_in += _count(cell_of(new_households), n_areas)
     report.in_migrants += _count(cell_of(new_persons), n_areas)
-    h.append(new_households)
-    p.append(new_persons)
-    city.members_known(members)
+    # the households that stay, then the arrivals with as many members as their sources
+    new_persons["household"] = owner
+    remove_households(city, leaving | empty, new_households, new_persons)
+    staying = members[~(leaving | empty)]
+    city.members_known(np.concatenate([staying, np.bincount(owner, minlength=len(sources))]))
 
 
 # --- households formed and dissolved ---------------------------------------------------------
@@ -627,8 +639,7 @@ def form_households(
     p, h = city.persons, city.households
     rates = cell_rates(f.rate, city.area_codes, year).ravel()
     candidates = np.flatnonzero(formation_candidates(city, f, year))
-    draw = rng.random(len(p))
-    leavers = candidates[draw[candidates] < rates[cell_of(p, candidates)]]
+    leavers = candidates[draws.uniforms(rng, len(p))[candidates] < rates[cell_of(p, candidates)]]
     leavers = leavers[rng.permutation(len(leavers))]
     leavers = leavers[np.unique(p.household[leavers], return_index=True)[1]]
     left = p.household[leavers]  # one leaver per household

@@ -37,6 +37,7 @@ from typing import Literal
 
 import numpy as np
 
+from simlib import draws
 from simlib.facts import Fact, Positive, Share, Strict
 from simlib.institutions import KINDS, CareHome, admit, home_area_kind, occupancy, places
 from simlib.metrics import Metric
@@ -131,14 +132,16 @@ def seeking_probability(
     s: Seeking,
     year: int,
 ) -> np.ndarray:
-    """Yearly probability that an elder at home seeks a bed."""
+    """Yearly probability that an elder at home seeks a bed (with no public home to set
+    ``reference_fee``, 0, the income term is left out)."""
     logit = (
         float(s.intercept.at(year))
         + np.where(adl == 1, float(s.partly.at(year)), 0.0)
         + np.where(adl == 2, float(s.fully.at(year)), 0.0)
         + np.where(alone, float(s.living_alone.at(year)), 0.0)
         + float(s.per_decade_over_60.at(year)) * (age - ELDER_AGE) / 10.0
-        + float(s.income.at(year)) * np.log(np.maximum(income_month, 1.0) / reference_fee)
+        + float(s.income.at(year))
+        * (np.log(np.maximum(income_month, 1.0) / reference_fee) if reference_fee > 0 else 0.0)
     )
     return 1.0 / (1.0 + np.exp(-logit))
 
@@ -203,9 +206,10 @@ def allowed_kinds(
 def _discharge(city: City, params: ElderlyCareParams, year: int, rng) -> np.ndarray:
     """Residents who are not destitute leave at the discharge rate, to a family household."""
     p = city.persons
-    leaving = (p.institution >= 0) & ~p.tekun
-    leaving &= rng.random(len(p)) < float(params.discharge_rate.at(year))
-    idx = np.flatnonzero(leaving)
+    residents = np.flatnonzero((p.institution >= 0) & ~p.tekun)  # the draws read
+    idx = residents[draws.uniforms(rng, len(p))[residents] < float(params.discharge_rate.at(year))]
+    leaving = np.zeros(len(p), dtype=bool)
+    leaving[idx] = True
     hh_cell = cell_of(city.households)
     p_cell = cell_of(p)
     for cell in np.unique(p_cell[idx]):
@@ -251,13 +255,14 @@ def step(
         room = staffing_room(staffed, np.bincount(home_area, start, minlength=len(staffed)))
 
     at_home = (p.institution < 0) & (p.age >= ELDER_AGE)
-    waiting = at_home & (p.waiting_since > 0)
-    waiting &= rng.random(n) >= float(params.seeking.waiting_dropout.at(year))
-    p.waiting_since[at_home & (p.waiting_since > 0) & ~waiting] = 0
-    draw = rng.random(n)
+    was_waiting = np.flatnonzero(at_home & (p.waiting_since > 0))  # the draws read
+    drops = draws.uniforms(rng, n)[was_waiting] < float(params.seeking.waiting_dropout.at(year))
+    waiting = np.zeros(n, dtype=bool)
+    waiting[was_waiting[~drops]] = True
+    p.waiting_since[was_waiting[drops]] = 0
     asking = np.flatnonzero(at_home & ~waiting)  # only they may seek anew
     new = np.zeros(n, dtype=bool)
-    new[asking] = draw[asking] < demand_probability(
+    new[asking] = draws.uniforms(rng, n)[asking] < demand_probability(
         city, homes, params, year, person_income_month, asking
     )
     seekers = waiting | new | destitute_first | destitute_asking

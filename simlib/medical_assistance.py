@@ -67,6 +67,7 @@ from itertools import pairwise
 import numpy as np
 from pydantic import Field, model_validator
 
+from simlib import draws
 from simlib.facts import ByStratum, Fact, NonNegative, Positive, Rate, Share, Strict, Year
 from simlib.incomes import SHOCK_CODES
 from simlib.metrics import Metric
@@ -368,11 +369,12 @@ def draw_costs(
     index = costs.index(year)
     mean = np.asarray(costs.mean.at(year))[:, None] * cost_mult[None, :] * index
     cell = _band_and_dependency(ages, adl, costs.age_from)
-    use = rng.random(n) < use_rate.ravel()[cell]
-    z = rng.standard_normal(n)  # drawn for everyone, used by those with an episode
-    users = np.flatnonzero(use)
+    # one draw per person for an episode and one for its cost (common random numbers)
+    episode, size = draws.uniforms(rng, n), draws.uniforms(rng, n)
+    users = np.flatnonzero(episode < use_rate.ravel()[cell])
     cost = np.zeros(n)
-    cost[users] = _lognormal(mean.ravel()[cell[users]], float(costs.sigma.at(year)), z[users])
+    sigma = float(costs.sigma.at(year))
+    cost[users] = _lognormal(mean.ravel()[cell[users]], sigma, draws.normals(size[users]))
     severe_mean = np.full(int(seriously_ill.sum()), float(serious.mean.at(year)) * index)
     cost[seriously_ill] = lognormal(severe_mean, float(serious.sigma.at(year)), rng)
     return cost
@@ -419,9 +421,10 @@ def premium_subsidy(
 ) -> np.ndarray:
     """The premium paid for each person (yuan): destitute persons, insured dibao members."""
     premium = float(params.resident_premium.at(year))
-    insured = rng.random(len(group)) < float(params.coverage.at(year))
+    u, on_dibao = draws.uniforms(rng, len(group)), np.flatnonzero(group == DIBAO)
+    insured = on_dibao[u[on_dibao] < float(params.coverage.at(year))]
     paid = np.zeros(len(group))
-    paid[(group == DIBAO) & insured] = float(params.dibao_share.at(year)) * premium
+    paid[insured] = float(params.dibao_share.at(year)) * premium
     paid[group == TEKUN] = float(params.tekun_share.at(year)) * premium
     return paid
 
@@ -516,14 +519,14 @@ def step(
     )
     paid_premium = premium_subsidy(group, params.premium_subsidy, year, rng)
 
-    draw, grouped = rng.random(n), np.flatnonzero(group != NONE)  # only they may claim
+    grouped = np.flatnonzero(group != NONE)  # only they may claim
     take_up = np.where(
         group[grouped] == LOW_INCOME,
         float(ordinary.take_up_low_income.at(year)),
         float(ordinary.take_up.at(year)),
     )
     claims = np.zeros(n, dtype=bool)
-    claims[grouped] = draw[grouped] < take_up
+    claims[grouped] = draws.uniforms(rng, n)[grouped] < take_up
     paid_direct = ordinary_assistance(in_scope, group, claims, ordinary.schedules, year)
 
     major = params.major
@@ -534,7 +537,7 @@ def step(
         city.members(),
         float(major.catastrophic_share.at(year)),
     )
-    applies = rng.random(len(h)) < float(major.take_up_impoverished.at(year))
+    applies = draws.uniforms(rng, len(h)) < float(major.take_up_impoverished.at(year))
     not_assisted = (group == NONE) | ((group == LOW_INCOME) & ~claims)
     in_catastrophic = city.of_household(catastrophic, False)
     impoverished = not_assisted & in_catastrophic & city.of_household(applies, False)

@@ -35,6 +35,7 @@ from typing import Annotated
 import numpy as np
 from pydantic import Field
 
+from simlib import draws
 from simlib.facts import ByStratum, Fact, NonNegative, Positive, Share, Strict
 from simlib.incomes import has_worker
 from simlib.metrics import Metric
@@ -171,15 +172,16 @@ def step(
     can = eligible(city, params, 12.0 * dibao_mean)
     was = p.tekun.copy()
     exits = was & ~resident & ~can
-    draw, new = rng.random(n), np.flatnonzero(~was & can)  # only they may be recognised
+    new = np.flatnonzero(~was & can)  # only they may be recognised
     entries = np.zeros(n, dtype=bool)
-    entries[new] = draw[new] < float(params.recognition_rate.at(year))
+    entries[new] = draws.uniforms(rng, n)[new] < float(params.recognition_rate.at(year))
     p.tekun[exits] = False
     p.tekun[entries] = True
     months = np.where(p.tekun, 12.0, 0.0)
-    # int32 draws: the same numbers as int64, in half the memory
-    months[entries] = 12 - rng.integers(0, 12, n, dtype=np.int32)[entries]
-    months[exits] = rng.integers(0, 12, n, dtype=np.int32)[exits]
+    # the month of entry or exit (a draw for every person, read for those who enter or leave)
+    entered, left = np.flatnonzero(entries), np.flatnonzero(exits)
+    months[entered] = 12 - draws.months(draws.uniforms(rng, n)[entered])
+    months[left] = draws.months(draws.uniforms(rng, n)[left])
     ratio = float(params.basic_ratio.at(year))
     paid = np.flatnonzero(p.tekun | exits)  # spending is zero for everyone else
     paid = paid[months[paid] != 0]
@@ -208,8 +210,13 @@ def asks_for_place(
 ) -> np.ndarray:
     """Self-caring elderly destitute persons at home who ask this year for a place (集中供养)."""
     p = city.persons
-    at_home = p.tekun & (p.adl == 0) & (p.institution < 0) & (p.age >= params.elderly_age)
-    return at_home & (rng.random(len(p)) < float(params.concentrated_request_rate.at(year)))
+    at_home = np.flatnonzero(
+        p.tekun & (p.adl == 0) & (p.institution < 0) & (p.age >= params.elderly_age)
+    )
+    rate = float(params.concentrated_request_rate.at(year))
+    asking = np.zeros(len(p), dtype=bool)
+    asking[at_home[draws.uniforms(rng, len(p))[at_home] < rate]] = True
+    return asking
 
 
 def members_not_supported(city: City) -> np.ndarray:
