@@ -23,14 +23,20 @@ def whole_number(minimum: int, problem: str | None = None) -> Callable[[str], in
     return parse
 
 
+# The smallest share of the city simulated: at 0.001 (about 1,200 persons) every area ×
+# stratum cell still holds persons of every age group the rules read (elders for the
+# dependency tables); at 1e-5 (12 persons) there are none aged 60+ and the run cannot start.
+MIN_SCALE = 0.001
+
+
 def scale(text: str) -> float:
-    """The share of the city simulated, in (0, 1]."""
+    """The share of the city simulated, in [MIN_SCALE, 1]."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
+    if not MIN_SCALE <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between {MIN_SCALE} and 1, got {text}")
     return value
 
 

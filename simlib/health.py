@@ -80,7 +80,9 @@ from pydantic import Field, field_validator
 from scipy.optimize import brentq, minimize
 
 from simlib.demography import MortalityParams, death_probabilities
+from simlib.errors import UserError
 from simlib.facts import Fact, NonNegative, Strict
+from simlib.invariants import check_probability
 from simlib.metrics import Metric
 from simlib.population import ELDER_AGE, City
 
@@ -412,6 +414,8 @@ class ElderHealth:
         if scale not in self._tables:
             conditional = onset_scaled(self.conditional, scale)
             entry = entry_distribution(self.conditional, self.death, self.params.entry, scale)
+            check_probability(conditional, "elders' ADL transition probability", year)
+            check_probability(entry, "elders' ADL state at 60 (share)", year)
             self._tables[scale] = Tables(np.cumsum(conditional, axis=-1), entry)
         return self._tables[scale]
 
@@ -449,7 +453,11 @@ class ElderHealth:
         counts = counts.reshape(2, len(AGES), N_STATES).astype(float)
         total = counts.sum(axis=-1, keepdims=True)
         dist = counts / np.where(total > 0, total, 1.0)
-        ratios = mortality_ratios(dist, self.death, self.life_table(year))
+        life_q = self.life_table(year)
+        ratios = mortality_ratios(dist, self.death, life_q)
+        if life_q is not None:  # of the states someone is in (the others are not used)
+            dies = np.where(dist > 0, ratios * life_q[..., None], 0.0)
+            check_probability(dies, "elders' death probability", year)
         out[old] = ratios[sex, age, state]
         return out
 
@@ -507,7 +515,11 @@ def build_health(
     health = ElderHealth(params, full, 1.0, mortality, np.zeros((2, len(AGES), N_STATES)))
     counts = elders_by_age_sex(city)
     if counts.sum() == 0:
-        raise ValueError("the base-year city has no persons aged 60+ to calibrate against")
+        raise UserError(
+            f"the base-year city at scale {1 / city.weight:g} ({len(city.persons)} simulated "
+            "persons) has no persons aged 60+ to calibrate the elders' health against: "
+            "use a larger --scale"
+        )
     target = float(params.base_prevalence.at(base_year))
     life_q = health.life_table(base_year)
 

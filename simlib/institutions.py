@@ -349,6 +349,46 @@ def _new_home(
     )
 
 
+def stock_before_pipeline(
+    params: InstitutionsParams, area_codes: Sequence[str], base_year: int
+) -> tuple[dict[int, np.ndarray], np.ndarray, np.ndarray]:
+    """What the pipeline opened after the base year and by the reference year (new beds,
+    kinds × areas, by year), and the units and beds by kind of the reference stock left
+    for the homes open in the base year.  A pipeline that opened more than the stock holds
+    (a city with no care homes in the bulletin, and homes built before it) is refused with
+    a ValueError naming the keys; the scenario checks this on load (:func:`check_pipeline`).
+    """
+    ref = params.stock.year
+    units_ref, beds_ref = reference_stock(params.stock)
+    window = range(min(base_year, ref) + 1, ref + 1)  # the years to undo (none if base ≥ ref)
+    new_by_year = {}
+    for year in window:
+        new = params.pipeline.new_beds(year, ref)
+        _check_areas(new, area_codes, year)
+        new_by_year[year] = _cell_new_beds(new, area_codes)
+    pipe_beds = sum(new_by_year.values(), np.zeros((len(KINDS), len(area_codes)), dtype=np.int64))
+    pipe_units = sum((b > 0 for b in new_by_year.values()), np.zeros_like(pipe_beds))
+    units_left = units_ref - pipe_units.sum(axis=1)
+    beds_left = beds_ref - pipe_beds.sum(axis=1)
+    for k, kind in enumerate(KINDS):
+        if units_left[k] < 0 or beds_left[k] < units_left[k]:
+            raise ValueError(
+                f"institutions.pipeline.built: the {kind} homes opened {window.start}-{ref} "
+                f"({pipe_units[k].sum()} units, {pipe_beds[k].sum()} beds) leave "
+                f"{units_left[k]} units and {beds_left[k]} beds of the {ref} stock "
+                f"({units_ref[k]} units, {beds_ref[k]} beds; institutions.stock) for the homes "
+                "open in the base year"
+            )
+    return new_by_year, units_left, beds_left
+
+
+def check_pipeline(params: InstitutionsParams, area_codes: Sequence[str], base_year: int) -> None:
+    """Raise ValueError (naming the keys) if the homes cannot be built for ``base_year``: the
+    check across blocks (``years``, ``areas``, ``institutions``) a scenario makes on load."""
+    stock_before_pipeline(params, area_codes, base_year)
+    area_weights(params.stock, area_codes)
+
+
 def build_homes(
     model: mesa.Model,
     params: InstitutionsParams,
@@ -358,33 +398,18 @@ def build_homes(
     """The care homes at the end of ``base_year`` (see the module docstring for the rule)."""
     stock = params.stock
     ref = stock.year
-    units_ref, beds_ref = reference_stock(stock)
     weights = area_weights(stock, area_codes)
     n_areas = len(area_codes)
     window = range(min(base_year, ref) + 1, ref + 1)  # the years to undo (none if base ≥ ref)
     # 1. What the pipeline opened in the window (a home per area, kind and year).
-    new_by_year = {}
-    for year in window:
-        new = params.pipeline.new_beds(year, ref)
-        _check_areas(new, area_codes, year)
-        new_by_year[year] = _cell_new_beds(new, area_codes)
+    new_by_year, units_left, beds_left = stock_before_pipeline(params, area_codes, base_year)
     pipe_beds = sum(new_by_year.values(), np.zeros((len(KINDS), n_areas), dtype=np.int64))
-    pipe_units = sum((b > 0 for b in new_by_year.values()), np.zeros_like(pipe_beds))
     # 2. The rest of the reference stock (the older homes), spread over areas.
     old_units = np.zeros((len(KINDS), n_areas), dtype=np.int64)
     ref_beds = np.zeros((len(KINDS), n_areas), dtype=np.int64)
     for k, kind in enumerate(KINDS):
-        units_left = int(units_ref[k] - pipe_units[k].sum())
-        beds_left = int(beds_ref[k] - pipe_beds[k].sum())
-        if units_left < 0 or beds_left < units_left:
-            raise ValueError(
-                f"institutions.pipeline.built: the {kind} homes opened {window.start}-{ref} "
-                f"({pipe_units[k].sum()} units, {pipe_beds[k].sum()} beds) leave {units_left} "
-                f"units and {beds_left} beds of the {ref} stock ({units_ref[k]} units, "
-                f"{beds_ref[k]} beds) for the homes open in the base year"
-            )
         w = weights[:, KIND_STRATUM[kind]]
-        old_units[k], old_beds = spread_over_areas(units_left, beds_left, w)
+        old_units[k], old_beds = spread_over_areas(int(units_left[k]), int(beds_left[k]), w)
         ref_beds[k] = old_beds + pipe_beds[k]
     # 3. Back to the base year, cell by cell: undo the openings, then the retirements.
     beds = ref_beds
@@ -493,7 +518,7 @@ def places(homes: Sequence[CareHome], scale: float) -> np.ndarray:
 
 def occupancy(institution: np.ndarray, n_homes: int) -> np.ndarray:
     """Simulated residents per home, from the persons column ``institution`` (-1 for none)."""
-    inside = institution[institution >= 0]
+    inside = institution[np.flatnonzero(institution >= 0)]  # (faster than the mask)
     if inside.size and inside.max() >= n_homes:
         raise ValueError(f"a person lives in home {inside.max()}, but there are {n_homes} homes")
     return np.bincount(inside, minlength=n_homes)

@@ -40,6 +40,7 @@ from simlib import (
     health,
     incomes,
     institutions,
+    invariants,
     ledger,
     medical_assistance,
     price_subsidy,
@@ -107,6 +108,7 @@ class CityModel(mesa.Model):
         self.booked: list[np.ndarray] = []
         self.deflators: list[float] = []
         self._start()
+        self.invariants = invariants.YearChecks(self)  # the checks of every year
         self.datacollector = mesa.DataCollector(
             model_reporters={name: self._reporter(name) for name in self.raw_names()}
         )
@@ -188,7 +190,7 @@ class CityModel(mesa.Model):
         year, city, p = self.year + 1, self.city, self.params
         decision = self.bureau.adjust_standards(year)  # 1 economy, 2 standards
         multiplier = self.health.mortality_multiplier(city, year)
-        demography.step(city, p.demography, year, self.rng, multiplier)  # 3
+        report = demography.step(city, p.demography, year, self.rng, multiplier)  # 3
         incomes.update_incomes(city, p.income, self._dispinc(year), year, self.rng)  # 4
         supported = self._support_destitute(decision.new, decision.annual_mean, year)  # 5-6
         dibao_year = self._administer_dibao(year, decision.annual_mean)
@@ -218,6 +220,7 @@ class CityModel(mesa.Model):
             services,
         )
         self._account(outcome, year)  # 8
+        self.invariants.check(self, year, report)  # the model's own rules
         self.year = year
         self.datacollector.collect(self)
 

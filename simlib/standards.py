@@ -271,6 +271,11 @@ class StandardDecision:
     """The standards after the base and after each rule (keys: :data:`RULES`)."""
     cap_factor: float = 1.0
     """λ of the fiscal cap: the share of the rise that was kept."""
+    spending_cap: float | None = None
+    """The most relief spending the fiscal cap allowed (yuan), None where the cap is off."""
+    projected_spending: float | None = None
+    """Relief spending projected at the standards after the fiscal cap (yuan), None where
+    the cap is off: at most ``spending_cap`` unless even no rise exceeds it (λ = 0)."""
     poverty_line: float = 0.0
     """The national poverty line of the year (yuan/person/year), the rural floor."""
     subsidy_by_month: dict[str, np.ndarray] = field(default_factory=dict, compare=False)
@@ -392,7 +397,9 @@ def spending_cap(
     ``share_of_revenue``: max_share × general budget revenue of year t.
     ``growth_margin``: base spending × (1 + revenue growth + margin), where the base is
     spending with no rise (last year's + other), so the rise of spending stays within
-    revenue growth plus the margin.
+    revenue growth plus the margin.  After a year with no revenue (a collapse to nothing)
+    revenue that is still nothing has not grown (growth 0) and any revenue has grown
+    without bound (no cap).
     Source: plan 三(一)3 "地方财力状况"; Qinghai "综合考虑本地区财政承受能力决定是否调整"
     (M4).  The form of the cap is an assumption of the model.
     """
@@ -401,7 +408,7 @@ def spending_cap(
         return max_share * revenue
     assert margin is not None
     if revenue_prev <= 0.0:
-        raise ValueError("growth_margin needs last year's budget revenue (> 0)")
+        return base_spending * (1.0 + margin) if revenue <= 0.0 else np.inf
     return base_spending * (revenue / revenue_prev + margin)
 
 
@@ -585,9 +592,16 @@ def _inflation(inputs: StandardInputs, which: str) -> float:
     return inputs.necessities_inflation[year]
 
 
+@dataclass(frozen=True)
+class _CapOutcome:
+    factor: float = 1.0
+    cap: float | None = None
+    projected: float | None = None
+
+
 def _apply_rules(
     params: StandardsParams, inputs: StandardInputs, history: bool
-) -> tuple[dict[str, Stratified], float]:
+) -> tuple[dict[str, Stratified], _CapOutcome]:
     """The standards after the base and each rule; ``history=False`` is the base year."""
     t = inputs.year
     m = int(params.effective_month.at(t))
@@ -598,7 +612,7 @@ def _apply_rules(
         s = price_uplift(s, _inflation(inputs, params.price_uplift.inflation_year))
     trace["price_uplift"] = s
 
-    lam = 1.0
+    capped = _CapOutcome()
     cap_rule = params.fiscal_cap
     if cap_rule.enabled and history:
         cap = spending_cap(
@@ -618,6 +632,15 @@ def _apply_rules(
             inputs.other_relief_spending,
             cap,
         )
+        projected = projected_relief_spending(
+            s,
+            inputs.previous,
+            inputs.recipients_prev,
+            months_in_force(m),
+            inputs.relief_spending_prev,
+            inputs.other_relief_spending,
+        )
+        capped = _CapOutcome(lam, cap, projected)
     trace["fiscal_cap"] = s
 
     conv = params.convergence
@@ -641,14 +664,14 @@ def _apply_rules(
     if params.rounding.enabled:
         s = round_standard(s, params.rounding.mode, params.rounding.step, at_least)
     trace["rounding"] = s
-    return trace, lam
+    return trace, capped
 
 
 def set_standards(params: StandardsParams, inputs: StandardInputs) -> StandardDecision:
     """Year t's standards by the mechanism (DESIGN §3), with the price subsidy."""
     t = inputs.year
     m = int(params.effective_month.at(t))
-    trace, lam = _apply_rules(params, inputs, history=True)
+    trace, capped = _apply_rules(params, inputs, history=True)
     new = trace["rounding"]
 
     months = np.zeros(12, dtype=bool)
@@ -677,7 +700,9 @@ def set_standards(params: StandardsParams, inputs: StandardInputs) -> StandardDe
         subsidy_months=int(months.sum()),
         subsidy_amount=amount,
         trace=trace,
-        cap_factor=lam,
+        cap_factor=capped.factor,
+        spending_cap=capped.cap,
+        projected_spending=capped.projected,
         poverty_line=inputs.poverty_line_year,
         subsidy_by_month=by_month,
     )
