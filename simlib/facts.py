@@ -25,16 +25,25 @@ from __future__ import annotations
 from typing import Annotated
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
+
+def _not_true_or_false(value: object) -> object:
+    """Pydantic reads true as 1 and false as 0 where a number is due: refuse them."""
+    if isinstance(value, bool):
+        raise ValueError(f"a number is due, not {str(value).lower()}")
+    return value
+
+
+_Number = BeforeValidator(_not_true_or_false)
+Share = Annotated[float, _Number, Field(ge=0.0, le=1.0)]
 """A share or probability, 0-1."""
-NonNegative = Annotated[float, Field(ge=0.0)]
-Positive = Annotated[float, Field(gt=0.0)]
-Rate = Annotated[float, Field(ge=-1.0, le=10.0)]
+NonNegative = Annotated[float, _Number, Field(ge=0.0)]
+Positive = Annotated[float, _Number, Field(gt=0.0)]
+Rate = Annotated[float, _Number, Field(ge=-1.0, le=10.0)]
 """A yearly growth or inflation rate as a fraction (0.02 = 2%); above -100%."""
-Month = Annotated[int, Field(ge=1, le=12)]
-Year = Annotated[int, Field(ge=1900, le=2200)]
+Month = Annotated[int, _Number, Field(ge=1, le=12)]
+Year = Annotated[int, _Number, Field(ge=1900, le=2200)]
 
 
 class Strict(BaseModel):
@@ -52,6 +61,17 @@ class Fact[T](Strict):
     source: str | None = None
     assumption: str | None = None
     note: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_value_is_not_true_or_false(cls, data: object) -> object:
+        """A fact is a number (or numbers): true or false is a mistake, not 1 or 0."""
+        if isinstance(data, dict):
+            values = data.get("values")
+            dated = values.values() if isinstance(values, dict) else ()
+            if any(isinstance(v, bool) for v in (data.get("value"), *dated)):
+                raise ValueError("a fact's value is a number, not true or false")
+        return data
 
     @model_validator(mode="after")
     def _one_value_and_a_provenance(self) -> Fact:

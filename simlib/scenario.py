@@ -11,6 +11,9 @@ file and what it extends, validates, and raises
 from __future__ import annotations
 
 import copy
+import csv
+import functools
+import hashlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -28,12 +31,21 @@ from simlib.elderly_care import ElderlyCareParams
 from simlib.errors import UserError
 from simlib.facts import Fact, Strict
 from simlib.health import HealthParams
+from simlib.history import read_history
 from simlib.incomes import IncomeParams
 from simlib.institutions import InstitutionsParams
 from simlib.ledger import FundingShares, check_funding
 from simlib.medical_assistance import MedicalAssistanceParams
-from simlib.parameters import Tree, load_tree, parameter_hash, validate
-from simlib.population import PopulationParams
+from simlib.parameters import (
+    KeyPath,
+    ParameterError,
+    Problem,
+    Tree,
+    load_tree,
+    parameter_hash,
+    validate,
+)
+from simlib.population import PopulationParams, read_census
 from simlib.social_work import SocialWorkParams
 from simlib.standards import StandardsParams
 from simlib.targets import PlanTarget
@@ -158,22 +170,88 @@ class LoadedScenario:
 
 def load_scenario(path: str | Path) -> LoadedScenario:
     """Read, merge and validate a scenario file (and every file it extends)."""
-    tree = load_tree(path)
-    return LoadedScenario(validate(tree, Scenario), tree)
+    return from_tree(load_tree(path))
 
 
 def from_tree(tree: Tree) -> LoadedScenario:
     """A scenario validated from its merged tree (what a worker process receives: the
     validated models themselves do not pickle)."""
-    return LoadedScenario(validate(tree, Scenario), tree)
+    params = validate(tree, Scenario)
+    check_data_files(params, tree)
+    return LoadedScenario(params, tree)
+
+
+# --- data files -----------------------------------------------------------------------
+
+_UNREADABLE = (OSError, ValueError, KeyError, TypeError, IndexError, csv.Error)
+"""What a reader raises on a missing, unreadable or garbled data file."""
+
+
+def check_data_files(params: Scenario, tree: Tree) -> None:
+    """Read every data file the scenario names (the health prior is read by its block), so
+    that a missing or garbled file is refused on load, naming the key, not at run time."""
+    problems: list[Problem] = []
+
+    def refuse(path: KeyPath, message: str) -> None:
+        problems.append(Problem(str(tree.file_of(path)), ".".join(path), message))
+
+    census_key = ("population", "census_file")
+    census = _read_or_problem(read_census, params.population.census_file)
+    if isinstance(census, str):
+        refuse(census_key, f"cannot read the census file: {census}")
+    elif not census:
+        refuse(census_key, "no census in the file")
+    else:
+        name = Path(params.population.census_file).name
+        for area, code in params.population.census_codes.items():
+            if len(census.get(code, [])) < 2:
+                refuse(
+                    ("population", "census_codes", area),
+                    f"census code {code!r} has {len(census.get(code, []))} censuses in {name}; "
+                    "two are needed",
+                )
+    data_files = [
+        (("economy", "history_files", str(i)), f)
+        for i, f in enumerate(params.economy.history_files)
+    ]
+    data_files.append(
+        (("institutions", "stock", "bulletin_file"), params.institutions.stock.bulletin_file)
+    )
+    for key, file in data_files:
+        outcome = _read_or_problem(_read_history_file, file)
+        if isinstance(outcome, str):
+            refuse(key, f"cannot read the history file: {outcome}")
+    if problems:
+        raise ParameterError(problems)
+
+
+def _read_or_problem(read: Callable[[str], Any], file: str) -> Any:
+    """``read(file)``, or the problem as text; remembered while the file's content is the
+    same (a sweep or a batch loads the same files many times)."""
+    try:
+        digest = hashlib.sha256(Path(file).read_bytes()).hexdigest()
+    except (OSError, ValueError) as e:
+        return f"{getattr(e, 'strerror', None) or e}: {file}"
+    return _read_cached(read, file, digest)
+
+
+def _read_history_file(file: str) -> None:
+    read_history([file])
+
+
+@functools.lru_cache(maxsize=64)
+def _read_cached(read: Callable[[str], Any], file: str, digest: str) -> Any:
+    try:
+        return read(file)
+    except _UNREADABLE as e:
+        return str(e) if str(file) in str(e) else f"{e} ({file})"
 
 
 def changed(loaded: LoadedScenario, change: Callable[[dict], None]) -> LoadedScenario:
     """A copy of the scenario whose data ``change`` edits in place, validated again."""
     data = copy.deepcopy(loaded.tree.data)
     change(data)
-    tree = Tree(data=data, origin=loaded.tree.origin, chain=loaded.tree.chain)
-    return LoadedScenario(validate(tree, Scenario), tree)
+    return from_tree(Tree(data=data, origin=loaded.tree.origin, chain=loaded.tree.chain))
 
 
 def ending_in(loaded: LoadedScenario, end_year: int) -> LoadedScenario:

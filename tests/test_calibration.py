@@ -362,7 +362,7 @@ def test_the_command_stops_on_bad_input_before_simulating(tmp_path, capsys):
     )
     assert "unknown parameter(s) nothing" in capsys.readouterr().err
     assert cli_main(["calibrate", str(BASELINE), "--targets", str(targets), "--scale", "2"]) == 2
-    assert "must be in (0, 1], got 2" in capsys.readouterr().err
+    assert "must be between 0.001 and 1, got 2" in capsys.readouterr().err
     bad_out = ["--out", str(tmp_path / "missing" / "x.yaml")]
     assert cli_main(["calibrate", str(BASELINE), "--targets", str(targets), *bad_out]) == 2
     assert "does not exist" in capsys.readouterr().err
