@@ -33,7 +33,7 @@ from simlib.facts import Fact, Strict
 from simlib.health import HealthParams
 from simlib.history import read_history
 from simlib.incomes import IncomeParams
-from simlib.institutions import InstitutionsParams
+from simlib.institutions import InstitutionsParams, check_pipeline
 from simlib.ledger import FundingShares, check_funding
 from simlib.medical_assistance import MedicalAssistanceParams
 from simlib.parameters import (
@@ -221,6 +221,13 @@ def check_data_files(params: Scenario, tree: Tree) -> None:
         outcome = _read_or_problem(_read_history_file, file)
         if isinstance(outcome, str):
             refuse(key, f"cannot read the history file: {outcome}")
+    if not problems:  # the care homes' stock (read from the bulletin) fits their pipeline
+        try:
+            check_pipeline(params.institutions, params.area_codes, params.years.base_year)
+        except ValueError as e:
+            where, _, message = str(e).partition(": ")
+            key = tuple(where.split(".")) if where.startswith("institutions.") else ()
+            refuse(key or ("institutions", "pipeline"), message if key else str(e))
     if problems:
         raise ParameterError(problems)
 

@@ -23,6 +23,7 @@ from simlib.elderly_care import ElderlyCareParams, seeking_probability
 from simlib.errors import UserError
 from simlib.institutions import check_pipeline
 from simlib.model import CityModel
+from simlib.parameters import ParameterError
 from simlib.runs import SAVED, load_run
 from simlib.scenario import load_scenario
 from simlib.standards import spending_cap
@@ -343,19 +344,17 @@ def test_no_public_home_leaves_the_income_term_out_of_seeking(baseline):
 def test_care_homes_built_before_a_stock_of_none_are_refused_with_the_keys(
     tmp_path, scenario_file, capsys
 ):
-    # no homes in 2019, but the baseline's pipeline opened homes in 2016-2019
+    # no homes in 2019, but the baseline's pipeline opened homes in 2016-2019: refused on
+    # load (exit 2, the file and the key named), before any folder is made
     bulletin = bulletin_without_care_homes(tmp_path)
     path = scenario_file(f"institutions:\n  stock:\n    bulletin_file: {bulletin}\n")
     code, run_dir = batch(path, tmp_path / "out")
-    assert code == 1 and run_dir is not None
-    assert "Traceback" not in capsys.readouterr().err
-    error = json.loads((run_dir / "manifest.json").read_text())["error"]
-    assert "institutions.pipeline.built: the public_private homes opened 2016-2019" in error
-    assert "institutions.stock" in error
-    # the same check, for the scenario to make on load (exit 2 naming the file), and the
-    # baseline passes it
-    p = load_scenario(path).params
-    with pytest.raises(ValueError, match=r"institutions\.pipeline\.built: the public_private"):
-        check_pipeline(p.institutions, p.area_codes, p.years.base_year)
+    assert code == 2 and run_dir is None
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "baseline.yaml: institutions.pipeline.built: " in err
+    assert "the public_private homes opened 2016-2019" in err and "institutions.stock" in err
+    # the check itself, and the baseline passes it
+    with pytest.raises(ParameterError):
+        load_scenario(path)
     b = load_scenario(BASELINE).params
     check_pipeline(b.institutions, b.area_codes, b.years.base_year)
