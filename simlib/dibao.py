@@ -31,6 +31,13 @@ months; one that fails is paid to its review month, then the gradual-exit months
 entry month.  Review and entry months are uniform over the year.  Amounts use the
 month-weighted mean standard of the year (the standard changes in its effective
 month), and the December standard is the one reported.
+
+Random numbers are drawn only for the households whose outcome they decide (the
+review draw for regular recipients, the means test's error for those reviewed or
+applying, the asset check for those holding such assets, the application draw for
+households with a chance to apply, months for those leaving or entering): each
+household's chance of every event is the rule's, at a cost that grows with the
+caseload rather than with the city.
 """
 
 from __future__ import annotations
@@ -213,18 +220,13 @@ def _assessment_error(
     return rng.normal(-bias, sd, n) if sd > 0 else -bias
 
 
-def _assess_some(
-    income: np.ndarray,
-    which: np.ndarray,
-    verification: float,
-    params: Assessment,
-    year: int,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """:func:`assess` of every household (the same draws), valued for the households
-    ``which`` (indices) only: the others' assessment is never read."""
-    error = _assessment_error(len(income), verification, params, year, rng)
-    return income[which] * np.exp(error[which] if np.ndim(error) else error)
+def assets_found(holds: np.ndarray, verification: float, rng: np.random.Generator) -> np.ndarray:
+    """Which of the households checked have disqualifying assets found: those that hold
+    them (``holds``, a mask), each with probability ``verification``."""
+    found = np.zeros(len(holds), dtype=bool)
+    holders = np.flatnonzero(holds)
+    found[holders] = rng.random(len(holders)) < verification
+    return found
 
 
 def application_probability(
@@ -259,21 +261,24 @@ def monthly_benefit(
 
 
 def supplement_units(
-    city: City, params: Supplements, year: int, households: np.ndarray | None = None
+    city: City, params: Supplements, year: int, rows: np.ndarray | None = None
 ) -> np.ndarray:
-    """Per household, the sum of the supplement shares of its classified members (of the
-    ``households`` (mask) only, if given: the others count no members)."""
+    """The sum of the supplement shares of the classified members of each household, or
+    of the households ``rows`` only (indices, increasing)."""
     p, n = city.persons, len(city.households)
-    # the members counted: of the households given, else everyone in a family household
-    if households is None:
+    if rows is None:  # everyone in a family household
+        rows = np.arange(n)
         counted = np.flatnonzero(p.household >= 0)
-    else:
-        counted = np.flatnonzero(city.of_household(households, False))
-    household = city.household_index()[counted]
+        slot = p.household[counted]
+    else:  # the members of those households, and their household's place in ``rows``
+        chosen = np.zeros(n + 1, dtype=bool)  # the last slot, False, is for -1: no household
+        chosen[rows] = True
+        counted = np.flatnonzero(chosen[p.household])
+        slot = np.searchsorted(rows, p.household[counted])
     age, disability = p.age[counted], p.disability[counted]
 
     def count(members: np.ndarray) -> np.ndarray:
-        return np.bincount(household[members], minlength=n + 1)[:n]
+        return np.bincount(slot[members], minlength=len(rows))
 
     severe = (disability == 1) | (disability == 2)
     units = (
@@ -281,7 +286,7 @@ def supplement_units(
         + float(params.child.share.at(year)) * count(age < params.child.age)
         + float(params.severely_disabled.at(year)) * count(severe)
     )
-    ill = city.households.shock == SHOCK_CODES["major_illness"]
+    ill = city.households.shock[rows] == SHOCK_CODES["major_illness"]
     return units + float(params.seriously_ill.at(year)) * ill
 
 
@@ -304,64 +309,66 @@ def step(
     n = len(hh)
     members = city.members() if members is None else members
     can_claim = members > 0
-    standard = standard_month[hh.stratum]
-    line = 12.0 * standard
+    stratum = hh.stratum
+    line = np.take(12.0 * np.asarray(standard_month, dtype=float), stratum)
     income = hh.income_pc
     v = float(params.assessment.verification_strength.at(year))
-    on_at_start = hh.dibao_on.copy()
+    on = np.flatnonzero(hh.dibao_on)  # on the rolls at the start of the year
+    # who may apply: households not on the rolls with a chance to (p = 0 for the others)
+    gap = 1.0 - income / line
+    band = float(params.take_up.near_line_band.at(year))
+    chance = np.flatnonzero(~hh.dibao_on & can_claim & (gap > -band))
     months = np.zeros(n, dtype=np.float32)
 
     # Households already in their gradual exit are paid what is left of it.
-    in_exit = on_at_start & (hh.dibao_exit_left > 0)
-    paid_exit = np.minimum(hh.dibao_exit_left, 12)
-    months[in_exit] = paid_exit[in_exit]
-    hh["dibao_exit_left"] = np.where(in_exit, hh.dibao_exit_left - paid_exit, hh.dibao_exit_left)
-    hh.dibao_on[in_exit & (hh.dibao_exit_left == 0)] = False
+    left = hh.dibao_exit_left[on]
+    in_exit = left > 0
+    exiting, regular, left = on[in_exit], on[~in_exit], left[in_exit]
+    paid_exit = np.minimum(left, 12)
+    months[exiting] = paid_exit
+    hh.dibao_exit_left[exiting] = left - paid_exit
+    hh.dibao_on[exiting[left == paid_exit]] = False
 
     # Review of regular recipients (dynamic management).
-    regular = on_at_start & ~in_exit
-    reviewed = regular & ((rng.random(n) < float(params.review.rate.at(year))) | ~can_claim)
-    seen = np.flatnonzero(reviewed)  # only their reassessment is read
-    reassessed = np.zeros(n)
-    reassessed[seen] = _assess_some(income, seen, v, params.assessment, year, rng)
-    assets_found = hh.asset_fail & (rng.random(n) < v)
-    fails = reviewed & ((reassessed >= line) | assets_found | ~can_claim)
-    passes = reviewed & ~fails
-    hh.dibao_assessed_pc[passes] = reassessed[passes]
-    months[regular & ~fails] = 12
-    # review month - 1 + exit (int32 draws: the same numbers as int64, in half the memory)
-    paid = rng.integers(0, 12, n, dtype=np.int32) + int(params.review.gradual_exit_months.at(year))
-    months[fails] = np.minimum(paid[fails], 12)
+    rate = float(params.review.rate.at(year))
+    reviewed = regular[~can_claim[regular] | (rng.random(len(regular)) < rate)]
+    reassessed = assess(income[reviewed], v, params.assessment, year, rng)
+    out = (
+        (reassessed >= line[reviewed])
+        | assets_found(hh.asset_fail[reviewed], v, rng)
+        | ~can_claim[reviewed]
+    )
+    fails = reviewed[out]
+    hh.dibao_assessed_pc[reviewed[~out]] = reassessed[~out]
+    months[regular] = 12
+    # review month - 1 + exit
+    paid = rng.integers(0, 12, len(fails)) + int(params.review.gradual_exit_months.at(year))
+    months[fails] = np.minimum(paid, 12)
     carry = np.maximum(paid - 12, 0)
-    hh.dibao_exit_left[fails] = carry[fails]
-    hh.dibao_on[fails & (carry == 0)] = False
+    hh.dibao_exit_left[fails] = carry
+    hh.dibao_on[fails[carry == 0]] = False
 
     # Applications and the means test.
-    max_rate = params.take_up.max_rate.pair(year)[hh.stratum]
-    applies = (
-        ~on_at_start
-        & can_claim
-        & (rng.random(n) < application_probability(income, line, max_rate, params.take_up, year))
-    )
-    tested = np.flatnonzero(applies)  # only their assessment is read
-    assessed = np.zeros(n)
-    assessed[tested] = _assess_some(income, tested, v, params.assessment, year, rng)
-    admitted = applies & (assessed < line) & ~(hh.asset_fail & (rng.random(n) < v))
+    max_rate = np.take(params.take_up.max_rate.pair(year), stratum[chance])
+    p = application_probability(income[chance], line[chance], max_rate, params.take_up, year)
+    applies = chance[rng.random(len(chance)) < p]
+    assessed = assess(income[applies], v, params.assessment, year, rng)
+    ok = (assessed < line[applies]) & ~assets_found(hh.asset_fail[applies], v, rng)
+    admitted = applies[ok]
     hh.dibao_on[admitted] = True
     hh.dibao_exit_left[admitted] = 0
-    hh.dibao_assessed_pc[admitted] = assessed[admitted]
-    months[admitted] = 12 - rng.integers(0, 12, n, dtype=np.int32)[admitted]  # from entry
+    hh.dibao_assessed_pc[admitted] = assessed[ok]
+    months[admitted] = 12 - rng.integers(0, 12, len(admitted))  # from the entry month
 
     # the benefit of the households paid this year (nothing for the others)
-    paid = months > 0
-    units = supplement_units(city, params.benefit.supplements, year, paid)
-    paid = np.flatnonzero(paid)
+    paid = np.sort(np.concatenate([on, admitted]))  # everyone else is paid nothing
+    paid = paid[months[paid] > 0]
     benefit, spending = np.zeros(n), np.zeros(n)
     benefit[paid] = monthly_benefit(
-        standard[paid],
+        np.take(standard_month, stratum[paid]),
         hh.dibao_assessed_pc[paid],
         members[paid],
-        units[paid],
+        supplement_units(city, params.benefit.supplements, year, paid),
         float(params.benefit.floor_share.at(year)),
     )
     spending[paid] = months[paid] * benefit[paid]
@@ -373,8 +380,14 @@ def step(
         benefit_month=benefit,
         spending=spending,
         recipients=recipients,
-        entries=admitted,
-        exits=fails,
+        entries=_mask(n, admitted),
+        exits=_mask(n, fails),
         eligible=eligible,
         wrongly_included=recipients & (hh.dibao_exit_left == 0) & ~eligible,
     )
+
+
+def _mask(n: int, rows: np.ndarray) -> np.ndarray:
+    mask = np.zeros(n, dtype=bool)
+    mask[rows] = True
+    return mask
