@@ -271,10 +271,11 @@ def supplement_units(
         counted = np.flatnonzero(p.household >= 0)
         slot = p.household[counted]
     else:  # the members of those households, and their household's place in ``rows``
-        chosen = np.zeros(n + 1, dtype=bool)  # the last slot, False, is for -1: no household
+        index = city.household_index()  # persons outside family households: slot n
+        chosen = np.zeros(n + 1, dtype=bool)
         chosen[rows] = True
-        counted = np.flatnonzero(chosen[p.household])
-        slot = np.searchsorted(rows, p.household[counted])
+        counted = np.flatnonzero(chosen[index])
+        slot = np.searchsorted(rows, index[counted])
     age, disability = p.age[counted], p.disability[counted]
 
     def count(members: np.ndarray) -> np.ndarray:
