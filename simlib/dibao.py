@@ -35,9 +35,12 @@ month), and the December standard is the one reported.
 Random numbers are drawn only for the households whose outcome they decide (the
 review draw for regular recipients, the means test's error for those reviewed or
 applying, the asset check for those holding such assets, the application draw for
-households with a chance to apply, months for those leaving or entering): each
-household's chance of every event is the rule's, at a cost that grows with the
-caseload rather than with the city.
+households with a chance to apply, months for those leaving or entering), at a cost
+that grows with the caseload rather than with the city.  Each is a function of the
+household's row and a key drawn once a year for each kind of draw (:func:`uniforms`),
+so a household's draws do not depend on how many others draw: common random numbers
+hold for the dibao parameters (take-up, verification, exit rate), as the calibration
+needs (simlib.calibration).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from typing import Annotated
 
 import numpy as np
 from pydantic import Field
+from scipy.special import ndtri
 
 from simlib.facts import ByStratum, Fact, NonNegative, Positive, Share, Strict
 from simlib.incomes import SHOCK_CODES
@@ -175,6 +179,19 @@ class DibaoParams(Strict):
     )
 
 
+_DRAWS = (
+    "review",
+    "review_error",
+    "review_assets",
+    "review_month",
+    "application",
+    "application_error",
+    "application_assets",
+    "entry_month",
+)
+"""The kinds of draw of a year, one key each (the order is part of the random stream)."""
+
+
 @dataclass
 class DibaoYear:
     """What happened to each household this year (arrays aligned with households)."""
@@ -201,32 +218,48 @@ def init_dibao(city: City, params: DibaoParams, rng: np.random.Generator) -> Non
 
 
 def assess(
-    income: np.ndarray,
-    verification: float,
-    params: Assessment,
-    year: int,
-    rng: np.random.Generator,
+    income: np.ndarray, z: np.ndarray, verification: float, params: Assessment, year: int
 ) -> np.ndarray:
-    """Assessed per-capita income: true income seen through the means test's error."""
-    return income * np.exp(_assessment_error(len(income), verification, params, year, rng))
-
-
-def _assessment_error(
-    n: int, verification: float, params: Assessment, year: int, rng: np.random.Generator
-) -> np.ndarray | float:
-    """The log error of the means test for ``n`` households (one draw each if it varies)."""
+    """Assessed per-capita income: true income seen through the means test's error,
+    ``z`` a standard normal draw for each household."""
     bias = float(params.underreporting.at(year)) * (1.0 - verification)
     sd = float(params.error_sd.at(year)) * (1.0 - verification)
-    return rng.normal(-bias, sd, n) if sd > 0 else -bias
+    return income * np.exp(sd * z - bias)
 
 
-def assets_found(holds: np.ndarray, verification: float, rng: np.random.Generator) -> np.ndarray:
+def assets_found(holds: np.ndarray, verification: float, u: np.ndarray) -> np.ndarray:
     """Which of the households checked have disqualifying assets found: those that hold
-    them (``holds``, a mask), each with probability ``verification``."""
-    found = np.zeros(len(holds), dtype=bool)
-    holders = np.flatnonzero(holds)
-    found[holders] = rng.random(len(holders)) < verification
-    return found
+    them (``holds``), each with probability ``verification`` (``u``: a uniform draw each)."""
+    return holds & (u < verification)
+
+
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_MIX = (np.uint64(30), np.uint64(0xBF58476D1CE4E5B9), np.uint64(27), np.uint64(0x94D049BB133111EB))
+
+
+def uniforms(key: np.uint64, rows: np.ndarray, open_below: bool = False) -> np.ndarray:
+    """One uniform number in [0, 1) (in (0, 1) if ``open_below``) for each row: a function
+    of ``key`` and the row only, whichever other rows draw.
+
+    It is SplitMix64 (Steele, Lea & Flood 2014, the generator that seeds numpy's own)
+    read at position ``row`` of the stream started at ``key``: the 64-bit mix of
+    ``key + row · γ``; its top 53 bits make the number, as ``Generator.random`` does.
+    """
+    z = np.asarray(rows, dtype=np.uint64) * _GAMMA + np.uint64(key)  # modulo 2**64
+    z = (z ^ (z >> _MIX[0])) * _MIX[1]
+    z = (z ^ (z >> _MIX[2])) * _MIX[3]
+    z ^= z >> np.uint64(31)
+    return ((z >> np.uint64(11)) + (0.5 if open_below else 0.0)) * 2.0**-53
+
+
+def normals(key: np.uint64, rows: np.ndarray) -> np.ndarray:
+    """One standard normal number for each row (the normal quantile of :func:`uniforms`)."""
+    return ndtri(uniforms(key, rows, open_below=True))
+
+
+def months_of(key: np.uint64, rows: np.ndarray) -> np.ndarray:
+    """One month 0-11 for each row, each equally likely."""
+    return (12.0 * uniforms(key, rows)).astype(np.int64)
 
 
 def application_probability(
@@ -314,6 +347,8 @@ def step(
     line = np.take(12.0 * np.asarray(standard_month, dtype=float), stratum)
     income = hh.income_pc
     v = float(params.assessment.verification_strength.at(year))
+    # the keys of this year's draws, one for each kind (see the module docstring)
+    key = dict(zip(_DRAWS, rng.integers(2**64, size=len(_DRAWS), dtype=np.uint64), strict=True))
     on = np.flatnonzero(hh.dibao_on)  # on the rolls at the start of the year
     # who may apply: households not on the rolls with a chance to (p = 0 for the others)
     gap = 1.0 - income / line
@@ -332,18 +367,17 @@ def step(
 
     # Review of regular recipients (dynamic management).
     rate = float(params.review.rate.at(year))
-    reviewed = regular[~can_claim[regular] | (rng.random(len(regular)) < rate)]
-    reassessed = assess(income[reviewed], v, params.assessment, year, rng)
-    out = (
-        (reassessed >= line[reviewed])
-        | assets_found(hh.asset_fail[reviewed], v, rng)
-        | ~can_claim[reviewed]
-    )
+    reviewed = regular[~can_claim[regular] | (uniforms(key["review"], regular) < rate)]
+    z = normals(key["review_error"], reviewed)
+    reassessed = assess(income[reviewed], z, v, params.assessment, year)
+    u = uniforms(key["review_assets"], reviewed)
+    found = assets_found(hh.asset_fail[reviewed], v, u)
+    out = (reassessed >= line[reviewed]) | found | ~can_claim[reviewed]
     fails = reviewed[out]
     hh.dibao_assessed_pc[reviewed[~out]] = reassessed[~out]
     months[regular] = 12
     # review month - 1 + exit
-    paid = rng.integers(0, 12, len(fails)) + int(params.review.gradual_exit_months.at(year))
+    paid = months_of(key["review_month"], fails) + int(params.review.gradual_exit_months.at(year))
     months[fails] = np.minimum(paid, 12)
     carry = np.maximum(paid - 12, 0)
     hh.dibao_exit_left[fails] = carry
@@ -352,14 +386,16 @@ def step(
     # Applications and the means test.
     max_rate = np.take(params.take_up.max_rate.pair(year), stratum[chance])
     p = application_probability(income[chance], line[chance], max_rate, params.take_up, year)
-    applies = chance[rng.random(len(chance)) < p]
-    assessed = assess(income[applies], v, params.assessment, year, rng)
-    ok = (assessed < line[applies]) & ~assets_found(hh.asset_fail[applies], v, rng)
+    applies = chance[uniforms(key["application"], chance) < p]
+    z = normals(key["application_error"], applies)
+    assessed = assess(income[applies], z, v, params.assessment, year)
+    u = uniforms(key["application_assets"], applies)
+    ok = (assessed < line[applies]) & ~assets_found(hh.asset_fail[applies], v, u)
     admitted = applies[ok]
     hh.dibao_on[admitted] = True
     hh.dibao_exit_left[admitted] = 0
     hh.dibao_assessed_pc[admitted] = assessed[ok]
-    months[admitted] = 12 - rng.integers(0, 12, len(admitted))  # from the entry month
+    months[admitted] = 12 - months_of(key["entry_month"], admitted)  # from the entry month
 
     # the benefit of the households paid this year (nothing for the others)
     paid = np.sort(np.concatenate([on, admitted]))  # everyone else is paid nothing

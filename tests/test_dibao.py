@@ -118,12 +118,60 @@ def test_take_up_rises_with_the_gap():
 def test_perfect_verification_sees_true_income():
     a = params().assessment
     income = np.array([1000.0, 5000.0])
-    assert dibao.assess(income, 1.0, a, 2016, np.random.default_rng(1)) == pytest.approx(income)
-    # with no verification, incomes are understated by 0.2 log points on average
-    big = np.full(200_000, 1000.0)
-    seen = dibao.assess(big, 0.0, a, 2016, np.random.default_rng(1))
+    z = np.array([1.5, -2.0])
+    assert dibao.assess(income, z, 1.0, a, 2016) == pytest.approx(income)
+    # with no verification: 1000 × e^(0.4 × 1.5 - 0.2) = 1000 × e^0.4 = 1491.82;
+    # 5000 × e^(0.4 × -2 - 0.2) = 5000 × e^-1 = 1839.40; at v = 0.5 half the error:
+    # 1000 × e^(0.2 × 1.5 - 0.1) = 1000 × e^0.2 = 1221.40
+    assert dibao.assess(income, z, 0.0, a, 2016) == pytest.approx([1491.82, 1839.40], abs=0.01)
+    assert dibao.assess(income, z, 0.5, a, 2016)[0] == pytest.approx(1221.40, abs=0.01)
+    # through the step's normal draws: incomes understated by 0.2 log points on average
+    seen = dibao.assess(1000.0, dibao.normals(np.uint64(1), np.arange(200_000)), 0.0, a, 2016)
     assert np.log(seen / 1000.0).mean() == pytest.approx(-0.2, abs=0.005)
     assert np.log(seen / 1000.0).std() == pytest.approx(0.4, abs=0.005)
+
+
+def test_draws_depend_on_the_key_and_the_row_only():
+    key = np.uint64(0xDEADBEEF)
+    rows = np.arange(200_000)
+    u = dibao.uniforms(key, rows)
+    assert (dibao.uniforms(key, np.array([7, 70_001])) == u[[7, 70_001]]).all()
+    assert ((u >= 0) & (u < 1)).all()
+    # uniform: each tenth holds 20,000 ± 134 (sd sqrt(200,000 × 0.1 × 0.9)); mean 0.5 ± 0.0006
+    assert np.bincount((u * 10).astype(int), minlength=10) == pytest.approx(
+        np.full(10, 20_000), abs=600
+    )
+    assert u.mean() == pytest.approx(0.5, abs=0.003)
+    # neighbouring rows and another key are uncorrelated (sd of a correlation 1/√n = 0.0022)
+    assert np.corrcoef(u[:-1], u[1:])[0, 1] == pytest.approx(0.0, abs=0.01)
+    other = dibao.uniforms(np.uint64(0xDEADBEF0), rows)
+    assert np.corrcoef(u, other)[0, 1] == pytest.approx(0.0, abs=0.01)
+    # normals: 2.5% below -1.96 (sd 0.00035); months 0-11 equally likely (16,667 ± 124 each)
+    z = dibao.normals(key, rows)
+    assert (z < -1.96).mean() == pytest.approx(0.025, abs=0.0015)
+    assert np.bincount(dibao.months_of(key, rows)) == pytest.approx(
+        np.full(12, 200_000 / 12), abs=600
+    )
+
+
+def test_a_household_draws_the_same_whatever_the_others_do():
+    # common random numbers: 500 poor households apply and enter as before when another 500
+    # stop applying (richer), with the same seed: their entries, months and assessments hold
+    p = params(**{"assessment.verification_strength": fact(0.5)})
+    outcomes = []
+    for others in (3600.0, 50_000.0):
+        city = tiny_city(np.r_[np.full(500, 3600.0), np.full(500, others)], np.ones(1000, int))
+        result = dibao.step(city, p, STANDARD, 2016, np.random.default_rng(13))
+        outcomes.append(
+            (
+                result.entries[:500],
+                result.months_paid[:500],
+                city.households.dibao_assessed_pc[:500],
+            )
+        )
+    for same, other in zip(*outcomes, strict=True):
+        assert (same == other).all()
+    assert 0 < outcomes[0][0].sum() < 500
 
 
 def test_poor_household_is_admitted_and_paid():
