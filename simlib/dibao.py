@@ -268,12 +268,13 @@ def application_probability(
     """Yearly probability that a household not on dibao applies."""
     gap = 1.0 - income / line
     scale = float(params.gap_scale.at(year))
-    near = (gap <= 0) & (gap > -float(params.near_line_band.at(year)))
-    p = np.where(near, float(params.near_line_rate.at(year)), 0.0)
-    poor = np.flatnonzero(gap > 0)  # few households are below the line
+    band, near_rate = float(params.near_line_band.at(year)), float(params.near_line_rate.at(year))
+    p = np.where(gap > -band, near_rate, 0.0)  # near the line; below it, the gap's rate:
+    poor = np.flatnonzero(gap > 0)
     max_rate = np.broadcast_to(max_rate, gap.shape)
     p[poor] = max_rate[poor] * (1.0 - np.exp(-gap[poor] / scale))
-    return np.clip(p * float(params.outreach.at(year)), 0.0, 1.0)
+    p *= float(params.outreach.at(year))
+    return np.minimum(p, 1.0, out=p)  # no rate is negative
 
 
 def monthly_benefit(
@@ -297,7 +298,7 @@ def supplement_units(
     city: City, params: Supplements, year: int, rows: np.ndarray | None = None
 ) -> np.ndarray:
     """The sum of the supplement shares of the classified members of each household, or
-    of the households ``rows`` only (indices, increasing)."""
+    of the households ``rows`` only (indices, each once)."""
     p, n = city.persons, len(city.households)
     if rows is None:  # everyone in a family household
         rows = np.arange(n)
@@ -308,7 +309,9 @@ def supplement_units(
         chosen = np.zeros(n + 1, dtype=bool)
         chosen[rows] = True
         counted = np.flatnonzero(chosen[index])
-        slot = np.searchsorted(rows, index[counted])
+        place = np.empty(n + 1, dtype=np.intp)  # read at ``rows`` only
+        place[rows] = np.arange(len(rows))
+        slot = place[index[counted]]
     age, disability = p.age[counted], p.disability[counted]
 
     def count(members: np.ndarray) -> np.ndarray:
