@@ -354,9 +354,13 @@ def step(
     key = dict(zip(_DRAWS, rng.integers(2**64, size=len(_DRAWS), dtype=np.uint64), strict=True))
     on = np.flatnonzero(hh.dibao_on)  # on the rolls at the start of the year
     # who may apply: households not on the rolls with a chance to (p = 0 for the others)
-    gap = 1.0 - income / line
+    gap = income / line
+    gap = np.subtract(1.0, gap, out=gap)
     band = float(params.take_up.near_line_band.at(year))
-    chance = np.flatnonzero(~hh.dibao_on & can_claim & (gap > -band))
+    chance = gap > -band
+    chance &= can_claim
+    chance &= ~hh.dibao_on
+    chance = np.flatnonzero(chance)
     months = np.zeros(n, dtype=np.float32)
 
     # Households already in their gradual exit are paid what is left of it.

@@ -85,7 +85,9 @@ def _normalise(
     persons = np.bincount(cell, weights=members, minlength=n_cells)
     total = np.bincount(cell, weights=raw * members, minlength=n_cells)
     factor = np.divide(means * persons, total, out=np.zeros(n_cells), where=total > 0)
-    return raw * np.take(factor, cell)
+    scaled = np.take(factor, cell)
+    scaled *= raw
+    return scaled
 
 
 def per_capita_incomes(
@@ -101,8 +103,9 @@ def per_capita_incomes(
     ``exp`` is taken in the precision of ``z`` (float32 in the model: the component is
     kept so), the normalisation in float64.
     """
-    log_raw = z + np.asarray(shift, dtype=z.dtype) * ~np.asarray(worker, dtype=bool)
-    return _normalise(np.exp(log_raw), members, cell, means)
+    raw = z + np.asarray(shift, dtype=z.dtype)  # shifted where no one works
+    np.copyto(raw, z, where=np.asarray(worker, dtype=bool))
+    return _normalise(np.exp(raw, out=raw), members, cell, means)
 
 
 def init_incomes(
@@ -128,9 +131,9 @@ def update_incomes(
     hh = city.households
     rho = float(params.persistence.at(year))
     sigma = float(params.dispersion.at(year))
-    eps = rng.standard_normal(len(hh), dtype=np.float32)  # z is kept in float32
-    z = hh.income_z.astype(np.float32) * np.float32(rho)
-    z += np.float32(np.sqrt(1.0 - rho**2) * sigma) * eps
+    z = rng.standard_normal(len(hh), dtype=np.float32)  # z is kept in float32
+    z *= np.float32(np.sqrt(1.0 - rho**2) * sigma)
+    z += np.float32(rho) * hh.income_z
     hh["income_z"] = z
     worker = has_worker(city)
     _set_incomes(city, params, dispinc, year, worker)
