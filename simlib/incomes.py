@@ -103,8 +103,8 @@ def per_capita_incomes(
     ``exp`` is taken in the precision of ``z`` (float32 in the model: the component is
     kept so), the normalisation in float64.
     """
-    raw = z + np.asarray(shift, dtype=z.dtype)  # shifted where no one works
-    np.copyto(raw, z, where=np.asarray(worker, dtype=bool))
+    raw = np.asarray(shift, dtype=z.dtype) * ~np.asarray(worker, dtype=bool)
+    raw += z
     return _normalise(np.exp(raw, out=raw), members, cell, means)
 
 
