@@ -233,10 +233,6 @@ def assets_found(holds: np.ndarray, verification: float, u: np.ndarray) -> np.nd
     return holds & (u < verification)
 
 
-_GAMMA = np.uint64(0x9E3779B97F4A7C15)
-_MIX = (np.uint64(30), np.uint64(0xBF58476D1CE4E5B9), np.uint64(27), np.uint64(0x94D049BB133111EB))
-
-
 def uniforms(key: np.uint64, rows: np.ndarray, open_below: bool = False) -> np.ndarray:
     """One uniform number in [0, 1) (in (0, 1) if ``open_below``) for each row: a function
     of ``key`` and the row only, whichever other rows draw.
@@ -245,11 +241,7 @@ def uniforms(key: np.uint64, rows: np.ndarray, open_below: bool = False) -> np.n
     read at position ``row`` of the stream started at ``key``: the 64-bit mix of
     ``key + row · γ``; its top 53 bits make the number, as ``Generator.random`` does.
     """
-    z = np.asarray(rows, dtype=np.uint64) * _GAMMA + np.uint64(key)  # modulo 2**64
-    z = (z ^ (z >> _MIX[0])) * _MIX[1]
-    z = (z ^ (z >> _MIX[2])) * _MIX[3]
-    z ^= z >> np.uint64(31)
-    return ((z >> np.uint64(11)) + (0.5 if open_below else 0.0)) * 2.0**-53
+    return (_bits(key, rows) + (0.5 if open_below else 0.0)) * 2.0**-53
 
 
 def normals(key: np.uint64, rows: np.ndarray) -> np.ndarray:
@@ -258,8 +250,22 @@ def normals(key: np.uint64, rows: np.ndarray) -> np.ndarray:
 
 
 def months_of(key: np.uint64, rows: np.ndarray) -> np.ndarray:
-    """One month 0-11 for each row, each equally likely."""
-    return (12.0 * uniforms(key, rows)).astype(np.int64)
+    """One month 0-11 for each row, each equally likely: ⌊12 · k / 2⁵³⌋ of the 53 bits k
+    of :func:`uniforms` (in integers, exact)."""
+    return ((_bits(key, rows) * np.uint64(12)) >> np.uint64(53)).astype(np.int64)
+
+
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_MIX = (np.uint64(30), np.uint64(0xBF58476D1CE4E5B9), np.uint64(27), np.uint64(0x94D049BB133111EB))
+
+
+def _bits(key: np.uint64, rows: np.ndarray) -> np.ndarray:
+    """The top 53 bits of the SplitMix64 output at position ``row`` from ``key``."""
+    z = np.asarray(rows, dtype=np.uint64) * _GAMMA + np.uint64(key)  # modulo 2**64
+    z = (z ^ (z >> _MIX[0])) * _MIX[1]
+    z = (z ^ (z >> _MIX[2])) * _MIX[3]
+    z ^= z >> np.uint64(31)
+    return z >> np.uint64(11)
 
 
 def application_probability(
@@ -269,8 +275,8 @@ def application_probability(
     gap = 1.0 - income / line
     scale = float(params.gap_scale.at(year))
     band, near_rate = float(params.near_line_band.at(year)), float(params.near_line_rate.at(year))
-    p = np.where(gap > -band, near_rate, 0.0)  # near the line; below it, the gap's rate:
-    poor = np.flatnonzero(gap > 0)
+    p = np.where(gap > -band, near_rate, 0.0)  # within the band above the line
+    poor = np.flatnonzero(gap > 0)  # below the line: the rate rises with the gap
     max_rate = np.broadcast_to(max_rate, gap.shape)
     p[poor] = max_rate[poor] * (1.0 - np.exp(-gap[poor] / scale))
     p *= float(params.outreach.at(year))

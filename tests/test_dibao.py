@@ -131,6 +131,17 @@ def test_perfect_verification_sees_true_income():
     assert np.log(seen / 1000.0).std() == pytest.approx(0.4, abs=0.005)
 
 
+def test_draws_are_splitmix64():
+    # SplitMix64 (Steele, Lea & Flood 2014) seeded with 1234567 first outputs
+    # 6457827717110365317 (the reference C code's test value); row 1 of key 1234567 is that
+    # output, of which uniforms keeps the top 53 bits: 6457827717110365317 >> 11
+    # = 3153236189995295, / 2^53 = 0.35008
+    key = np.uint64(1234567)
+    assert dibao.uniforms(key, np.array([1]))[0] == 3153236189995295 * 2.0**-53
+    # months: floor(12 × 3153236189995295 / 2^53) = floor(4.2009) = 4
+    assert dibao.months_of(key, np.array([1]))[0] == 4
+
+
 def test_draws_depend_on_the_key_and_the_row_only():
     key = np.uint64(0xDEADBEEF)
     rows = np.arange(200_000)
