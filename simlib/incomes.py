@@ -174,15 +174,19 @@ def apply_shocks(
     (a shock that ``hits`` households with workers: drawn the same way, then kept only
     where the household has a worker).  A household hit by more than one shock keeps
     the last code drawn (in the order of the ``shocks`` block) and loses the shares
-    one after another.
+    one after another.  Each kind of shock draws from a stream of its own, seeded by
+    one number a year from ``rng``: a change of its rates changes whom it hits, not
+    the other shocks nor any later draw (common random numbers for the rest).
     """
     hh = city.households
     worker = has_worker(city) if worker is None else worker
     strata = [_households_of_stratum(city, s) for s in (0, 1)]
+    key = int(rng.integers(2**63))
     for name, shock in params.shocks.items():
         keep = 1.0 - float(shock.income_loss.at(year))
+        draws = np.random.default_rng([key, SHOCK_CODES[name]])
         for rows, rate in zip(strata, shock.rate.pair(year), strict=True):
-            hit = rows[bernoulli_rows(len(rows), float(rate), rng)]
+            hit = rows[bernoulli_rows(len(rows), float(rate), draws)]
             if shock.hits == "households_with_workers":
                 hit = hit[worker[hit]]
             hh.income_pc[hit] *= keep

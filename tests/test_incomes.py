@@ -137,3 +137,32 @@ def test_shocks_that_hit_workers_and_one_after_another(baseline):
     incomes.apply_shocks(city, both, 2016, np.random.default_rng(9))
     assert city.households.income_pc == pytest.approx(0.525 * before)
     assert (city.households.shock == incomes.SHOCK_CODES["major_illness"]).all()
+
+
+def test_a_shock_rate_changes_that_shock_only(baseline):
+    # common random numbers: with the same seed, a higher job-loss rate hits more households
+    # by job loss but the same ones by accident (drawn last, so its code is never overwritten),
+    # and leaves the stream where it was
+    city = build_city(baseline.params.population, AREAS, 2015, 0.02, np.random.default_rng(6))
+    data = baseline.tree.data["income"]
+    incomes.init_incomes(
+        city, IncomeParams.model_validate(data), (3e4, 1.3e4), np.random.default_rng(7)
+    )
+    start = city.households.income_pc.copy()
+    codes, after = [], []
+    for job_loss in (0.01, 0.2):
+        rate = data["shocks"]["job_loss"]["rate"]
+        rate = {s: {**rate[s], "value": job_loss} for s in ("urban", "rural")}
+        shocks = {**data["shocks"], "job_loss": {**data["shocks"]["job_loss"], "rate": rate}}
+        p = IncomeParams.model_validate({**data, "shocks": shocks})
+        city.households["income_pc"] = start.copy()
+        city.households["shock"] = np.zeros(len(start), dtype=np.int8)
+        rng = np.random.default_rng(8)
+        incomes.apply_shocks(city, p, 2016, rng)
+        codes.append(city.households.shock.copy())
+        after.append(rng.random())
+    job, accident = incomes.SHOCK_CODES["job_loss"], incomes.SHOCK_CODES["accident"]
+    assert ((codes[0] == accident) == (codes[1] == accident)).all()
+    assert (codes[0] == accident).any()
+    assert (codes[1] == job).sum() > 5 * (codes[0] == job).sum()
+    assert after[0] == after[1]
