@@ -10,7 +10,8 @@ The household step of DESIGN §2 steps 4-6, run on the same synthetic households
   ``incomes.update_incomes`` (persistent income component, normalisation to the cell
   means, shocks) then ``dibao.step`` (gradual exits, review, application with the
   take-up probability, means test with assessment error and found assets, benefit =
-  standard − assessed income per person, at least the floor, plus supplements).
+  standard − assessed income per person, at least the floor, plus supplements), each
+  drawing random numbers only for the households whose outcome they decide.
 * **plain Mesa**: one ``mesa.Agent`` per household, each with its own attributes and
   per-agent Python logic, stepped with ``model.agents.do(...)`` (Mesa 3.5 ``AgentSet.do``),
   each agent drawing its own random numbers from ``model.random``.  The rule is the one
@@ -18,7 +19,9 @@ The household step of DESIGN §2 steps 4-6, run on the same synthetic households
   ``do`` passes (draw the persistent component; then, once the model has summed the
   cell's raw incomes for the normalisation, the shocks and dibao).  Household
   composition (members, a worker, members 70+, under 16, grade 1-2 disabled) is kept
-  as agent attributes computed once, where simlib recounts it from the persons each year.
+  as agent attributes computed once; simlib keeps members and workers while the
+  persons' columns hold (``Columns.derived``) and counts the classified members of
+  the households it pays from the persons each year.
 
 Both sides read the same parameters, the ``income:`` and ``programmes.dibao:`` blocks
 of params/baseline.yaml, and start from the same state: the synthetic households are

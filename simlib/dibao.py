@@ -31,6 +31,16 @@ months; one that fails is paid to its review month, then the gradual-exit months
 entry month.  Review and entry months are uniform over the year.  Amounts use the
 month-weighted mean standard of the year (the standard changes in its effective
 month), and the December standard is the one reported.
+
+Random numbers are drawn only for the households whose outcome they decide (the
+review draw for regular recipients, the means test's error for those reviewed or
+applying, the asset check for those holding such assets, the application draw for
+households with a chance to apply, months for those leaving or entering), at a cost
+that grows with the caseload rather than with the city.  Each is a function of the
+household's row and a key drawn once a year for each kind of draw (:func:`uniforms`),
+so a household's draws do not depend on how many others draw: common random numbers
+hold for the dibao parameters (take-up, verification, exit rate), as the calibration
+needs (simlib.calibration).
 """
 
 from __future__ import annotations
@@ -40,6 +50,7 @@ from typing import Annotated
 
 import numpy as np
 from pydantic import Field
+from scipy.special import ndtri
 
 from simlib.facts import ByStratum, Fact, NonNegative, Positive, Share, Strict
 from simlib.incomes import SHOCK_CODES
@@ -168,6 +179,19 @@ class DibaoParams(Strict):
     )
 
 
+_DRAWS = (
+    "review",
+    "review_error",
+    "review_assets",
+    "review_month",
+    "application",
+    "application_error",
+    "application_assets",
+    "entry_month",
+)
+"""The kinds of draw of a year, one key each (the order is part of the random stream)."""
+
+
 @dataclass
 class DibaoYear:
     """What happened to each household this year (arrays aligned with households)."""
@@ -194,37 +218,54 @@ def init_dibao(city: City, params: DibaoParams, rng: np.random.Generator) -> Non
 
 
 def assess(
-    income: np.ndarray,
-    verification: float,
-    params: Assessment,
-    year: int,
-    rng: np.random.Generator,
+    income: np.ndarray, z: np.ndarray, verification: float, params: Assessment, year: int
 ) -> np.ndarray:
-    """Assessed per-capita income: true income seen through the means test's error."""
-    return income * np.exp(_assessment_error(len(income), verification, params, year, rng))
-
-
-def _assessment_error(
-    n: int, verification: float, params: Assessment, year: int, rng: np.random.Generator
-) -> np.ndarray | float:
-    """The log error of the means test for ``n`` households (one draw each if it varies)."""
+    """Assessed per-capita income: true income seen through the means test's error,
+    ``z`` a standard normal draw for each household."""
     bias = float(params.underreporting.at(year)) * (1.0 - verification)
     sd = float(params.error_sd.at(year)) * (1.0 - verification)
-    return rng.normal(-bias, sd, n) if sd > 0 else -bias
+    return income * np.exp(sd * z - bias)
 
 
-def _assess_some(
-    income: np.ndarray,
-    which: np.ndarray,
-    verification: float,
-    params: Assessment,
-    year: int,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """:func:`assess` of every household (the same draws), valued for the households
-    ``which`` (indices) only: the others' assessment is never read."""
-    error = _assessment_error(len(income), verification, params, year, rng)
-    return income[which] * np.exp(error[which] if np.ndim(error) else error)
+def assets_found(holds: np.ndarray, verification: float, u: np.ndarray) -> np.ndarray:
+    """Which of the households checked have disqualifying assets found: those that hold
+    them (``holds``), each with probability ``verification`` (``u``: a uniform draw each)."""
+    return holds & (u < verification)
+
+
+def uniforms(key: np.uint64, rows: np.ndarray, open_below: bool = False) -> np.ndarray:
+    """One uniform number in [0, 1) (in (0, 1) if ``open_below``) for each row: a function
+    of ``key`` and the row only, whichever other rows draw.
+
+    It is SplitMix64 (Steele, Lea & Flood 2014, the generator that seeds numpy's own)
+    read at position ``row`` of the stream started at ``key``: the 64-bit mix of
+    ``key + row · γ``; its top 53 bits make the number, as ``Generator.random`` does.
+    """
+    return (_bits(key, rows) + (0.5 if open_below else 0.0)) * 2.0**-53
+
+
+def normals(key: np.uint64, rows: np.ndarray) -> np.ndarray:
+    """One standard normal number for each row (the normal quantile of :func:`uniforms`)."""
+    return ndtri(uniforms(key, rows, open_below=True))
+
+
+def months_of(key: np.uint64, rows: np.ndarray) -> np.ndarray:
+    """One month 0-11 for each row, each equally likely: ⌊12 · k / 2⁵³⌋ of the 53 bits k
+    of :func:`uniforms` (in integers, exact)."""
+    return ((_bits(key, rows) * np.uint64(12)) >> np.uint64(53)).astype(np.int64)
+
+
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_MIX = (np.uint64(30), np.uint64(0xBF58476D1CE4E5B9), np.uint64(27), np.uint64(0x94D049BB133111EB))
+
+
+def _bits(key: np.uint64, rows: np.ndarray) -> np.ndarray:
+    """The top 53 bits of the SplitMix64 output at position ``row`` from ``key``."""
+    z = np.asarray(rows, dtype=np.uint64) * _GAMMA + np.uint64(key)  # modulo 2**64
+    z = (z ^ (z >> _MIX[0])) * _MIX[1]
+    z = (z ^ (z >> _MIX[2])) * _MIX[3]
+    z ^= z >> np.uint64(31)
+    return z >> np.uint64(11)
 
 
 def application_probability(
@@ -233,12 +274,13 @@ def application_probability(
     """Yearly probability that a household not on dibao applies."""
     gap = 1.0 - income / line
     scale = float(params.gap_scale.at(year))
-    near = (gap <= 0) & (gap > -float(params.near_line_band.at(year)))
-    p = np.where(near, float(params.near_line_rate.at(year)), 0.0)
-    poor = np.flatnonzero(gap > 0)  # few households are below the line
+    band, near_rate = float(params.near_line_band.at(year)), float(params.near_line_rate.at(year))
+    p = np.where(gap > -band, near_rate, 0.0)  # within the band above the line
+    poor = np.flatnonzero(gap > 0)  # below the line: the rate rises with the gap
     max_rate = np.broadcast_to(max_rate, gap.shape)
     p[poor] = max_rate[poor] * (1.0 - np.exp(-gap[poor] / scale))
-    return np.clip(p * float(params.outreach.at(year)), 0.0, 1.0)
+    p *= float(params.outreach.at(year))
+    return np.minimum(p, 1.0, out=p)  # no rate is negative
 
 
 def monthly_benefit(
@@ -259,21 +301,27 @@ def monthly_benefit(
 
 
 def supplement_units(
-    city: City, params: Supplements, year: int, households: np.ndarray | None = None
+    city: City, params: Supplements, year: int, rows: np.ndarray | None = None
 ) -> np.ndarray:
-    """Per household, the sum of the supplement shares of its classified members (of the
-    ``households`` (mask) only, if given: the others count no members)."""
+    """The sum of the supplement shares of the classified members of each household, or
+    of the households ``rows`` only (indices, each once)."""
     p, n = city.persons, len(city.households)
-    # the members counted: of the households given, else everyone in a family household
-    if households is None:
+    if rows is None:  # everyone in a family household
+        rows = np.arange(n)
         counted = np.flatnonzero(p.household >= 0)
-    else:
-        counted = np.flatnonzero(city.of_household(households, False))
-    household = city.household_index()[counted]
+        slot = p.household[counted]
+    else:  # the members of those households, and their household's place in ``rows``
+        index = city.household_index()  # persons outside family households: slot n
+        chosen = np.zeros(n + 1, dtype=bool)
+        chosen[rows] = True
+        counted = np.flatnonzero(chosen[index])
+        place = np.empty(n + 1, dtype=np.intp)  # read at ``rows`` only
+        place[rows] = np.arange(len(rows))
+        slot = place[index[counted]]
     age, disability = p.age[counted], p.disability[counted]
 
     def count(members: np.ndarray) -> np.ndarray:
-        return np.bincount(household[members], minlength=n + 1)[:n]
+        return np.bincount(slot[members], minlength=len(rows))
 
     severe = (disability == 1) | (disability == 2)
     units = (
@@ -281,7 +329,7 @@ def supplement_units(
         + float(params.child.share.at(year)) * count(age < params.child.age)
         + float(params.severely_disabled.at(year)) * count(severe)
     )
-    ill = city.households.shock == SHOCK_CODES["major_illness"]
+    ill = city.households.shock[rows] == SHOCK_CODES["major_illness"]
     return units + float(params.seriously_ill.at(year)) * ill
 
 
@@ -304,64 +352,73 @@ def step(
     n = len(hh)
     members = city.members() if members is None else members
     can_claim = members > 0
-    standard = standard_month[hh.stratum]
-    line = 12.0 * standard
+    stratum = hh.stratum
+    line = np.take(12.0 * np.asarray(standard_month, dtype=float), stratum)
     income = hh.income_pc
     v = float(params.assessment.verification_strength.at(year))
-    on_at_start = hh.dibao_on.copy()
+    # the keys of this year's draws, one for each kind (see the module docstring)
+    key = dict(zip(_DRAWS, rng.integers(2**64, size=len(_DRAWS), dtype=np.uint64), strict=True))
+    on = np.flatnonzero(hh.dibao_on)  # on the rolls at the start of the year
+    # who may apply: households not on the rolls with a chance to (p = 0 for the others)
+    gap = income / line
+    gap = np.subtract(1.0, gap, out=gap)
+    band = float(params.take_up.near_line_band.at(year))
+    chance = gap > -band
+    chance &= can_claim
+    chance &= ~hh.dibao_on
+    chance = np.flatnonzero(chance)
     months = np.zeros(n, dtype=np.float32)
 
     # Households already in their gradual exit are paid what is left of it.
-    in_exit = on_at_start & (hh.dibao_exit_left > 0)
-    paid_exit = np.minimum(hh.dibao_exit_left, 12)
-    months[in_exit] = paid_exit[in_exit]
-    hh["dibao_exit_left"] = np.where(in_exit, hh.dibao_exit_left - paid_exit, hh.dibao_exit_left)
-    hh.dibao_on[in_exit & (hh.dibao_exit_left == 0)] = False
+    left = hh.dibao_exit_left[on]
+    in_exit = left > 0
+    exiting, regular, left = on[in_exit], on[~in_exit], left[in_exit]
+    paid_exit = np.minimum(left, 12)
+    months[exiting] = paid_exit
+    hh.dibao_exit_left[exiting] = left - paid_exit
+    hh.dibao_on[exiting[left == paid_exit]] = False
 
     # Review of regular recipients (dynamic management).
-    regular = on_at_start & ~in_exit
-    reviewed = regular & ((rng.random(n) < float(params.review.rate.at(year))) | ~can_claim)
-    seen = np.flatnonzero(reviewed)  # only their reassessment is read
-    reassessed = np.zeros(n)
-    reassessed[seen] = _assess_some(income, seen, v, params.assessment, year, rng)
-    assets_found = hh.asset_fail & (rng.random(n) < v)
-    fails = reviewed & ((reassessed >= line) | assets_found | ~can_claim)
-    passes = reviewed & ~fails
-    hh.dibao_assessed_pc[passes] = reassessed[passes]
-    months[regular & ~fails] = 12
-    # review month - 1 + exit (int32 draws: the same numbers as int64, in half the memory)
-    paid = rng.integers(0, 12, n, dtype=np.int32) + int(params.review.gradual_exit_months.at(year))
-    months[fails] = np.minimum(paid[fails], 12)
+    rate = float(params.review.rate.at(year))
+    reviewed = regular[~can_claim[regular] | (uniforms(key["review"], regular) < rate)]
+    z = normals(key["review_error"], reviewed)
+    reassessed = assess(income[reviewed], z, v, params.assessment, year)
+    u = uniforms(key["review_assets"], reviewed)
+    found = assets_found(hh.asset_fail[reviewed], v, u)
+    out = (reassessed >= line[reviewed]) | found | ~can_claim[reviewed]
+    fails = reviewed[out]
+    hh.dibao_assessed_pc[reviewed[~out]] = reassessed[~out]
+    months[regular] = 12
+    # review month - 1 + exit
+    paid = months_of(key["review_month"], fails) + int(params.review.gradual_exit_months.at(year))
+    months[fails] = np.minimum(paid, 12)
     carry = np.maximum(paid - 12, 0)
-    hh.dibao_exit_left[fails] = carry[fails]
-    hh.dibao_on[fails & (carry == 0)] = False
+    hh.dibao_exit_left[fails] = carry
+    hh.dibao_on[fails[carry == 0]] = False
 
     # Applications and the means test.
-    max_rate = params.take_up.max_rate.pair(year)[hh.stratum]
-    applies = (
-        ~on_at_start
-        & can_claim
-        & (rng.random(n) < application_probability(income, line, max_rate, params.take_up, year))
-    )
-    tested = np.flatnonzero(applies)  # only their assessment is read
-    assessed = np.zeros(n)
-    assessed[tested] = _assess_some(income, tested, v, params.assessment, year, rng)
-    admitted = applies & (assessed < line) & ~(hh.asset_fail & (rng.random(n) < v))
+    max_rate = np.take(params.take_up.max_rate.pair(year), stratum[chance])
+    p = application_probability(income[chance], line[chance], max_rate, params.take_up, year)
+    applies = chance[uniforms(key["application"], chance) < p]
+    z = normals(key["application_error"], applies)
+    assessed = assess(income[applies], z, v, params.assessment, year)
+    u = uniforms(key["application_assets"], applies)
+    ok = (assessed < line[applies]) & ~assets_found(hh.asset_fail[applies], v, u)
+    admitted = applies[ok]
     hh.dibao_on[admitted] = True
     hh.dibao_exit_left[admitted] = 0
-    hh.dibao_assessed_pc[admitted] = assessed[admitted]
-    months[admitted] = 12 - rng.integers(0, 12, n, dtype=np.int32)[admitted]  # from entry
+    hh.dibao_assessed_pc[admitted] = assessed[ok]
+    months[admitted] = 12 - months_of(key["entry_month"], admitted)  # from the entry month
 
     # the benefit of the households paid this year (nothing for the others)
-    paid = months > 0
-    units = supplement_units(city, params.benefit.supplements, year, paid)
-    paid = np.flatnonzero(paid)
+    paid = np.sort(np.concatenate([on, admitted]))  # everyone else is paid nothing
+    paid = paid[months[paid] > 0]
     benefit, spending = np.zeros(n), np.zeros(n)
     benefit[paid] = monthly_benefit(
-        standard[paid],
+        np.take(standard_month, stratum[paid]),
         hh.dibao_assessed_pc[paid],
         members[paid],
-        units[paid],
+        supplement_units(city, params.benefit.supplements, year, paid),
         float(params.benefit.floor_share.at(year)),
     )
     spending[paid] = months[paid] * benefit[paid]
@@ -373,8 +430,14 @@ def step(
         benefit_month=benefit,
         spending=spending,
         recipients=recipients,
-        entries=admitted,
-        exits=fails,
+        entries=_mask(n, admitted),
+        exits=_mask(n, fails),
         eligible=eligible,
         wrongly_included=recipients & (hh.dibao_exit_left == 0) & ~eligible,
     )
+
+
+def _mask(n: int, rows: np.ndarray) -> np.ndarray:
+    mask = np.zeros(n, dtype=bool)
+    mask[rows] = True
+    return mask

@@ -17,6 +17,8 @@ lower by β in logs.  On top of this, shocks (job loss, major illness, disaster,
 accident 意外伤害) take a share of one year's income from the households they hit;
 the shock's code (``SHOCK_CODES``) stays in the ``shock`` column for the programmes
 that respond to it (dibao's supplement for the seriously ill, temporary assistance).
+Each household of a stratum is hit independently at the stratum's rate; the draw
+makes as many random numbers as there are hits, not households (:func:`bernoulli_rows`).
 
 The log-normal shape and the size of σ, ρ and β are assumptions (see the
 ``income:`` block of the scenario); the means are the sourced income drivers.
@@ -83,7 +85,9 @@ def _normalise(
     persons = np.bincount(cell, weights=members, minlength=n_cells)
     total = np.bincount(cell, weights=raw * members, minlength=n_cells)
     factor = np.divide(means * persons, total, out=np.zeros(n_cells), where=total > 0)
-    return raw * factor[cell]
+    scaled = np.take(factor, cell)
+    scaled *= raw
+    return scaled
 
 
 def per_capita_incomes(
@@ -94,9 +98,14 @@ def per_capita_incomes(
     means: np.ndarray,
     shift: float,
 ) -> np.ndarray:
-    """Per-capita income from the persistent component, normalised to the cell means."""
-    raw = np.exp(z.astype(np.float64) + np.where(worker, 0.0, shift))
-    return _normalise(raw, members, cell, means)
+    """Per-capita income from the persistent component, normalised to the cell means.
+
+    ``exp`` is taken in the precision of ``z`` (float32 in the model: the component is
+    kept so), the normalisation in float64.
+    """
+    raw = np.asarray(shift, dtype=z.dtype) * ~np.asarray(worker, dtype=bool)
+    raw += z
+    return _normalise(np.exp(raw, out=raw), members, cell, means)
 
 
 def init_incomes(
@@ -122,18 +131,27 @@ def update_incomes(
     hh = city.households
     rho = float(params.persistence.at(year))
     sigma = float(params.dispersion.at(year))
-    eps = rng.standard_normal(len(hh))
-    hh["income_z"] = (rho * hh.income_z + np.sqrt(1.0 - rho**2) * sigma * eps).astype(np.float32)
-    _set_incomes(city, params, dispinc, year)
-    apply_shocks(city, params, year, rng)
+    z = rng.standard_normal(len(hh), dtype=np.float32)  # z is kept in float32
+    z *= np.float32(np.sqrt(1.0 - rho**2) * sigma)
+    z += np.float32(rho) * hh.income_z
+    hh["income_z"] = z
+    worker = has_worker(city)
+    _set_incomes(city, params, dispinc, year, worker)
+    apply_shocks(city, params, year, rng, worker)
 
 
-def _set_incomes(city: City, params: IncomeParams, dispinc: tuple[float, float], year: int) -> None:
+def _set_incomes(
+    city: City,
+    params: IncomeParams,
+    dispinc: tuple[float, float],
+    year: int,
+    worker: np.ndarray | None = None,
+) -> None:
     hh = city.households
     means = target_means(params, city.area_codes, dispinc, year)
     hh["income_pc"] = per_capita_incomes(
         hh.income_z,
-        has_worker(city),
+        has_worker(city) if worker is None else worker,
         city.members(),
         cell_of(city.households),
         means,
@@ -142,21 +160,60 @@ def _set_incomes(city: City, params: IncomeParams, dispinc: tuple[float, float],
     hh["shock"] = np.zeros(len(hh), dtype=np.int8)
 
 
-def apply_shocks(city: City, params: IncomeParams, year: int, rng: np.random.Generator) -> None:
-    """Each shock hits households at its rate and takes its share of this year's income.
+def apply_shocks(
+    city: City,
+    params: IncomeParams,
+    year: int,
+    rng: np.random.Generator,
+    worker: np.ndarray | None = None,
+) -> None:
+    """Each shock hits households at its rate and takes its share of this year's income
+    (``worker``: :func:`has_worker`, if the caller has it).
 
-    A household hit by more than one shock keeps the last code drawn (in the order
-    of the ``shocks`` block) and loses the shares one after another.
+    Every household of a stratum is hit with the stratum's probability, independently
+    (a shock that ``hits`` households with workers: drawn the same way, then kept only
+    where the household has a worker).  A household hit by more than one shock keeps
+    the last code drawn (in the order of the ``shocks`` block) and loses the shares
+    one after another.  Each kind of shock draws from a stream of its own, seeded by
+    one number a year from ``rng``: a change of its rates changes whom it hits, not
+    the other shocks nor any later draw (common random numbers for the rest).
     """
     hh = city.households
-    worker = has_worker(city)
+    worker = has_worker(city) if worker is None else worker
+    strata = [_households_of_stratum(city, s) for s in (0, 1)]
+    key = int(rng.integers(2**63))
     for name, shock in params.shocks.items():
-        rate = shock.rate.pair(year)[hh.stratum]
-        hit = rng.random(len(hh)) < rate
-        if shock.hits == "households_with_workers":
-            hit &= worker
-        hh.income_pc[hit] *= 1.0 - float(shock.income_loss.at(year))
-        hh.shock[hit] = SHOCK_CODES[name]
+        keep = 1.0 - float(shock.income_loss.at(year))
+        draws = np.random.default_rng([key, SHOCK_CODES[name]])
+        for rows, rate in zip(strata, shock.rate.pair(year), strict=True):
+            hit = rows[bernoulli_rows(len(rows), float(rate), draws)]
+            if shock.hits == "households_with_workers":
+                hit = hit[worker[hit]]
+            hh.income_pc[hit] *= keep
+            hh.shock[hit] = SHOCK_CODES[name]
+
+
+def bernoulli_rows(n: int, p: float, rng: np.random.Generator) -> np.ndarray:
+    """The indices (0 … n−1, unordered) of the successes in ``n`` independent trials of
+    probability ``p``: the same distribution as ``np.flatnonzero(rng.random(n) < p)``.
+
+    The number of successes is Binomial(n, p) and, the trials being exchangeable,
+    given that number every set of that size is equally likely: so draw the count,
+    then that many distinct indices uniformly.  Its cost grows with the successes,
+    not the trials: cheap for rare events over many households.
+    """
+    hits = rng.binomial(n, p)
+    return rng.choice(n, hits, replace=False, shuffle=False)
+
+
+def _households_of_stratum(city: City, stratum: int) -> np.ndarray:
+    """Indices of the households of ``stratum`` (kept until the strata change; read-only)."""
+    hh = city.households
+    return hh.derived(
+        f"households_of_stratum_{stratum}",
+        ("stratum",),
+        lambda: np.flatnonzero(hh.stratum == stratum),
+    )
 
 
 def lognormal_sigma_from_gini(gini: NonNegative) -> float:
