@@ -37,7 +37,8 @@ review draw for regular recipients, the means test's error for those reviewed or
 applying, the asset check for those holding such assets, the application draw for
 households with a chance to apply, months for those leaving or entering), at a cost
 that grows with the caseload rather than with the city.  Each is a function of the
-household's row and a key drawn once a year for each kind of draw (:func:`uniforms`),
+household's row and a key drawn once a year for each kind of draw (keyed draws,
+:mod:`simlib.draws`),
 so a household's draws do not depend on how many others draw: common random numbers
 hold for the dibao parameters (take-up, verification, exit rate), as the calibration
 needs (simlib.calibration).
@@ -50,8 +51,8 @@ from typing import Annotated
 
 import numpy as np
 from pydantic import Field
-from scipy.special import ndtri
 
+from simlib import draws
 from simlib.facts import ByStratum, Fact, NonNegative, Positive, Share, Strict
 from simlib.incomes import SHOCK_CODES
 from simlib.metrics import Metric
@@ -233,41 +234,6 @@ def assets_found(holds: np.ndarray, verification: float, u: np.ndarray) -> np.nd
     return holds & (u < verification)
 
 
-def uniforms(key: np.uint64, rows: np.ndarray, open_below: bool = False) -> np.ndarray:
-    """One uniform number in [0, 1) (in (0, 1) if ``open_below``) for each row: a function
-    of ``key`` and the row only, whichever other rows draw.
-
-    It is SplitMix64 (Steele, Lea & Flood 2014, the generator that seeds numpy's own)
-    read at position ``row`` of the stream started at ``key``: the 64-bit mix of
-    ``key + row · γ``; its top 53 bits make the number, as ``Generator.random`` does.
-    """
-    return (_bits(key, rows) + (0.5 if open_below else 0.0)) * 2.0**-53
-
-
-def normals(key: np.uint64, rows: np.ndarray) -> np.ndarray:
-    """One standard normal number for each row (the normal quantile of :func:`uniforms`)."""
-    return ndtri(uniforms(key, rows, open_below=True))
-
-
-def months_of(key: np.uint64, rows: np.ndarray) -> np.ndarray:
-    """One month 0-11 for each row, each equally likely: ⌊12 · k / 2⁵³⌋ of the 53 bits k
-    of :func:`uniforms` (in integers, exact)."""
-    return ((_bits(key, rows) * np.uint64(12)) >> np.uint64(53)).astype(np.int64)
-
-
-_GAMMA = np.uint64(0x9E3779B97F4A7C15)
-_MIX = (np.uint64(30), np.uint64(0xBF58476D1CE4E5B9), np.uint64(27), np.uint64(0x94D049BB133111EB))
-
-
-def _bits(key: np.uint64, rows: np.ndarray) -> np.ndarray:
-    """The top 53 bits of the SplitMix64 output at position ``row`` from ``key``."""
-    z = np.asarray(rows, dtype=np.uint64) * _GAMMA + np.uint64(key)  # modulo 2**64
-    z = (z ^ (z >> _MIX[0])) * _MIX[1]
-    z = (z ^ (z >> _MIX[2])) * _MIX[3]
-    z ^= z >> np.uint64(31)
-    return z >> np.uint64(11)
-
-
 def application_probability(
     income: np.ndarray, line: np.ndarray, max_rate: np.ndarray, params: TakeUp, year: int
 ) -> np.ndarray:
@@ -380,17 +346,20 @@ def step(
 
     # Review of regular recipients (dynamic management).
     rate = float(params.review.rate.at(year))
-    reviewed = regular[~can_claim[regular] | (uniforms(key["review"], regular) < rate)]
-    z = normals(key["review_error"], reviewed)
+    drawn = draws.keyed_uniforms(key["review"], regular)
+    reviewed = regular[~can_claim[regular] | (drawn < rate)]
+    z = draws.keyed_normals(key["review_error"], reviewed)
     reassessed = assess(income[reviewed], z, v, params.assessment, year)
-    u = uniforms(key["review_assets"], reviewed)
+    u = draws.keyed_uniforms(key["review_assets"], reviewed)
     found = assets_found(hh.asset_fail[reviewed], v, u)
     out = (reassessed >= line[reviewed]) | found | ~can_claim[reviewed]
     fails = reviewed[out]
     hh.dibao_assessed_pc[reviewed[~out]] = reassessed[~out]
     months[regular] = 12
     # review month - 1 + exit
-    paid = months_of(key["review_month"], fails) + int(params.review.gradual_exit_months.at(year))
+    paid = draws.keyed_months(key["review_month"], fails) + int(
+        params.review.gradual_exit_months.at(year)
+    )
     months[fails] = np.minimum(paid, 12)
     carry = np.maximum(paid - 12, 0)
     hh.dibao_exit_left[fails] = carry
@@ -399,16 +368,16 @@ def step(
     # Applications and the means test.
     max_rate = np.take(params.take_up.max_rate.pair(year), stratum[chance])
     p = application_probability(income[chance], line[chance], max_rate, params.take_up, year)
-    applies = chance[uniforms(key["application"], chance) < p]
-    z = normals(key["application_error"], applies)
+    applies = chance[draws.keyed_uniforms(key["application"], chance) < p]
+    z = draws.keyed_normals(key["application_error"], applies)
     assessed = assess(income[applies], z, v, params.assessment, year)
-    u = uniforms(key["application_assets"], applies)
+    u = draws.keyed_uniforms(key["application_assets"], applies)
     ok = (assessed < line[applies]) & ~assets_found(hh.asset_fail[applies], v, u)
     admitted = applies[ok]
     hh.dibao_on[admitted] = True
     hh.dibao_exit_left[admitted] = 0
     hh.dibao_assessed_pc[admitted] = assessed[ok]
-    months[admitted] = 12 - months_of(key["entry_month"], admitted)  # from the entry month
+    months[admitted] = 12 - draws.keyed_months(key["entry_month"], admitted)  # from entry
 
     # the benefit of the households paid this year (nothing for the others)
     paid = np.sort(np.concatenate([on, admitted]))  # everyone else is paid nothing

@@ -212,11 +212,13 @@ def _discharge(city: City, params: ElderlyCareParams, year: int, rng) -> np.ndar
     leaving[idx] = True
     hh_cell = cell_of(city.households)
     p_cell = cell_of(p)
+    where = draws.uniforms(rng, len(p))  # the household each goes to, a draw per person
     for cell in np.unique(p_cell[idx]):
         movers = idx[p_cell[idx] == cell]
         pool = np.flatnonzero(hh_cell == cell)
         if len(pool):
-            p.household[movers] = pool[rng.integers(0, len(pool), len(movers))]
+            pick = (where[movers] * len(pool)).astype(np.int64)
+            p.household[movers] = pool[np.minimum(pick, len(pool) - 1)]
     p.institution[idx] = -1
     return leaving
 
@@ -278,7 +280,7 @@ def step(
         homes,
         idx,
         priority,
-        since + rng.random(len(idx)),
+        since + draws.uniforms(rng, n)[idx],  # ties broken at random, a draw per person
         free,
         params,
         year,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simlib import dibao
+from simlib import dibao, draws
 from simlib.columns import Columns
 from simlib.dibao import DibaoParams, application_probability, monthly_benefit
 from simlib.population import City
@@ -126,7 +126,7 @@ def test_perfect_verification_sees_true_income():
     assert dibao.assess(income, z, 0.0, a, 2016) == pytest.approx([1491.82, 1839.40], abs=0.01)
     assert dibao.assess(income, z, 0.5, a, 2016)[0] == pytest.approx(1221.40, abs=0.01)
     # through the step's normal draws: incomes understated by 0.2 log points on average
-    seen = dibao.assess(1000.0, dibao.normals(np.uint64(1), np.arange(200_000)), 0.0, a, 2016)
+    seen = dibao.assess(1000.0, draws.keyed_normals(np.uint64(1), np.arange(200_000)), 0.0, a, 2016)
     assert np.log(seen / 1000.0).mean() == pytest.approx(-0.2, abs=0.005)
     assert np.log(seen / 1000.0).std() == pytest.approx(0.4, abs=0.005)
 
@@ -137,16 +137,16 @@ def test_draws_are_splitmix64():
     # output, of which uniforms keeps the top 53 bits: 6457827717110365317 >> 11
     # = 3153236189995295, / 2^53 = 0.35008
     key = np.uint64(1234567)
-    assert dibao.uniforms(key, np.array([1]))[0] == 3153236189995295 * 2.0**-53
+    assert draws.keyed_uniforms(key, np.array([1]))[0] == 3153236189995295 * 2.0**-53
     # months: floor(12 × 3153236189995295 / 2^53) = floor(4.2009) = 4
-    assert dibao.months_of(key, np.array([1]))[0] == 4
+    assert draws.keyed_months(key, np.array([1]))[0] == 4
 
 
 def test_draws_depend_on_the_key_and_the_row_only():
     key = np.uint64(0xDEADBEEF)
     rows = np.arange(200_000)
-    u = dibao.uniforms(key, rows)
-    assert (dibao.uniforms(key, np.array([7, 70_001])) == u[[7, 70_001]]).all()
+    u = draws.keyed_uniforms(key, rows)
+    assert (draws.keyed_uniforms(key, np.array([7, 70_001])) == u[[7, 70_001]]).all()
     assert ((u >= 0) & (u < 1)).all()
     # uniform: each tenth holds 20,000 ± 134 (sd sqrt(200,000 × 0.1 × 0.9)); mean 0.5 ± 0.0006
     assert np.bincount((u * 10).astype(int), minlength=10) == pytest.approx(
@@ -155,12 +155,12 @@ def test_draws_depend_on_the_key_and_the_row_only():
     assert u.mean() == pytest.approx(0.5, abs=0.003)
     # neighbouring rows and another key are uncorrelated (sd of a correlation 1/√n = 0.0022)
     assert np.corrcoef(u[:-1], u[1:])[0, 1] == pytest.approx(0.0, abs=0.01)
-    other = dibao.uniforms(np.uint64(0xDEADBEF0), rows)
+    other = draws.keyed_uniforms(np.uint64(0xDEADBEF0), rows)
     assert np.corrcoef(u, other)[0, 1] == pytest.approx(0.0, abs=0.01)
     # normals: 2.5% below -1.96 (sd 0.00035); months 0-11 equally likely (16,667 ± 124 each)
-    z = dibao.normals(key, rows)
+    z = draws.keyed_normals(key, rows)
     assert (z < -1.96).mean() == pytest.approx(0.025, abs=0.0015)
-    assert np.bincount(dibao.months_of(key, rows)) == pytest.approx(
+    assert np.bincount(draws.keyed_months(key, rows)) == pytest.approx(
         np.full(12, 200_000 / 12), abs=600
     )
 
