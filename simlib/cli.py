@@ -20,11 +20,17 @@ then executes ``notebooks/scenario.ipynb`` there with papermill
 or ``failed`` with the error (the executed notebook is kept either way).  A user
 error (a bad file, a bad option, a run folder that exists) prints a clear message
 and exits with status 2, with no traceback; a run that fails exits with 1.
+
+A command's module is imported only when that command runs: ``simlib --help`` lists
+the commands from :data:`COMMANDS` and answers at once.  ``run`` starts the notebook's
+kernel first, so that it loads while the scenario is read and the model runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import importlib
 import re
 import sys
 import time
@@ -32,88 +38,112 @@ from pathlib import Path
 
 from simlib import arguments
 from simlib.errors import UserError
-from simlib.parameters import ParameterError
 
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 """The notebooks ``run`` executes (a test may point it elsewhere)."""
 
+COMMANDS: dict[str, tuple[str, str]] = {
+    # name -> (its help, the module that adds its arguments and runs it; "" for this one)
+    "run": ("run a scenario through the scenario notebook", ""),
+    "validate": ("check scenario files; print ok or the errors", ""),
+    "backtest": (
+        "fit the standard-adjustment mechanism on history and score its projection",
+        "simlib.backtest",
+    ),
+    "calibrate": ("fit unobserved behaviours to target figures", "simlib.calibration"),
+    "scenario": (
+        "scenarios from a spreadsheet: write a template, read a filled one",
+        "simlib.scenario_xlsx",
+    ),
+    "compare": (
+        "compare runs side by side: spending, who pays, caseloads, beds, targets",
+        "simlib.compare",
+    ),
+    "batch": (
+        "run many scenarios into DIR/<scenario>-<hash>/, on processes or Dask",
+        "simlib.batch",
+    ),
+    "sweep": (
+        "sensitivity analysis: a design over parameters, indices, tornado, ranking",
+        "simlib.sweep",
+    ),
+    "runs": ("an index of the runs in a folder", "simlib.run_index"),
+}
+"""The sub-commands, in the order ``simlib --help`` lists them."""
 
-def build_parser() -> argparse.ArgumentParser:
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser.
+
+    With ``command``, only that sub-command gets its own arguments, and only its module
+    is imported (the models, pandas, Dask, ... load when a command needs them, so
+    ``simlib --help`` and a command's start are quick); every other sub-command is
+    listed with its help ("" or an unknown name: all are listed, none is built).
+    With None, every sub-command gets its arguments.
+    """
     parser = argparse.ArgumentParser(
         prog="simlib", description="Civil-affairs policy simulation workbench (simlib)."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-
-    run = sub.add_parser("run", help="run a scenario through the scenario notebook")
-    run.add_argument("params", help="scenario file (YAML)")
-    arguments.add_run_options(run)
-    run.add_argument("--run-id", default=None, help="run folder name (default: scenario-timestamp)")
-    run.add_argument(
-        "--workers",
-        type=arguments.positive_int,
-        default=1,
-        help="replicates in parallel worker processes (default 1); results are the same",
-    )
-    run.set_defaults(func=cmd_run)
-
-    val = sub.add_parser("validate", help="check scenario files; print ok or the errors")
-    val.add_argument("params", nargs="+", help="scenario files (YAML)")
-    val.set_defaults(func=cmd_validate)
-
-    from simlib import backtest  # imported here: the commands' own arguments
-
-    bt = sub.add_parser(
-        "backtest",
-        help="fit the standard-adjustment mechanism on history and score its projection",
-    )
-    backtest.add_arguments(bt)
-    bt.set_defaults(func=backtest.run)
-
-    from simlib import calibration
-
-    cal = sub.add_parser("calibrate", help="fit unobserved behaviours to target figures")
-    calibration.add_arguments(cal)
-    cal.set_defaults(func=calibration.run)
-
-    from simlib import scenario_xlsx
-
-    scenario_xlsx.add_arguments(sub)
-
-    from simlib import compare
-
-    cmp = sub.add_parser(
-        "compare", help="compare runs side by side: spending, who pays, caseloads, beds, targets"
-    )
-    compare.add_arguments(cmp)
-    cmp.set_defaults(func=compare.run)
-
-    from simlib import batch, run_index
-
-    bat = sub.add_parser(
-        "batch", help="run many scenarios into DIR/<scenario>-<hash>/, on processes or Dask"
-    )
-    batch.add_arguments(bat)
-    bat.set_defaults(func=batch.run)
-    from simlib import sweep
-
-    sw = sub.add_parser(
-        "sweep", help="sensitivity analysis: a design over parameters, indices, tornado, ranking"
-    )
-    sweep.add_arguments(sw)
-    sw.set_defaults(func=sweep.run)
-    idx = sub.add_parser("runs", help="an index of the runs in a folder")
-    run_index.add_arguments(idx)
-    idx.set_defaults(func=run_index.run)
+    for name, (help_text, module) in COMMANDS.items():
+        if command is None or name == command:
+            _add_command(sub, name, help_text, module)
+        else:
+            sub.add_parser(name, help=help_text)  # listed; its arguments come when it runs
     return parser
 
 
+def _add_command(sub: argparse._SubParsersAction, name: str, help_text: str, module: str) -> None:
+    """Add the sub-command ``name`` with its arguments and the function that runs it."""
+    if name == "scenario":  # a command with its own sub-commands: its module adds it
+        importlib.import_module(module).add_arguments(sub)
+        return
+    parser = sub.add_parser(name, help=help_text)
+    if name == "run":
+        parser.add_argument("params", help="scenario file (YAML)")
+        arguments.add_run_options(parser)
+        parser.add_argument(
+            "--run-id", default=None, help="run folder name (default: scenario-timestamp)"
+        )
+        parser.add_argument(
+            "--workers",
+            type=arguments.positive_int,
+            default=1,
+            help="replicates in parallel worker processes (default 1); results are the same",
+        )
+        parser.set_defaults(func=cmd_run)
+    elif name == "validate":
+        parser.add_argument("params", nargs="+", help="scenario files (YAML)")
+        parser.set_defaults(func=cmd_validate)
+    else:
+        commands = importlib.import_module(module)
+        commands.add_arguments(parser)
+        parser.set_defaults(func=commands.run)
+
+
+def chosen_command(argv: list[str]) -> str | None:
+    """The sub-command named on the command line (the first word that is not an option:
+    ``simlib`` itself takes no option with a value), or None."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    """Run the command in ``argv`` (None: the command line); its exit status."""
+    status = _main(sys.argv[1:] if argv is None else list(argv))
+    if argv is None:  # the process ends now: its objects are frozen for the collector, so
+        gc.freeze()  # that the interpreter exits without sweeping them (0.7 s after a run)
+    return status
+
+
+def _main(argv: list[str]) -> int:
+    parser = build_parser(chosen_command(argv) or "")
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse has printed the usage and the problem
         return int(e.code or 0)
+    from simlib.parameters import ParameterError  # here: a command loads it anyway
+
     try:
         return int(args.func(args))
     except ParameterError as e:
@@ -129,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from simlib.parameters import ParameterError
     from simlib.scenario import load_scenario
 
     status = 0
@@ -173,6 +204,19 @@ def new_run_dir(out: Path, run_id: str | None, scenario: str) -> Path:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from simlib.notebooks import SCENARIO_IMPORTS, start_kernel_if_possible, stop_kernel
+
+    # the notebook's kernel first: it starts and loads while the scenario is read and the
+    # model runs (the run stops it; here it is stopped if the run never starts)
+    kernel = start_kernel_if_possible(NOTEBOOKS, SCENARIO_IMPORTS)
+    try:
+        return _run(args, kernel)
+    finally:
+        if kernel is not None:
+            stop_kernel(kernel)
+
+
+def _run(args: argparse.Namespace, kernel: object) -> int:
     from simlib import runs
     from simlib.run_folder import RunRequest, execute
     from simlib.scenario import load_scenario
@@ -196,7 +240,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     print(f"simlib: running {loaded.name} into {run_dir}", file=sys.stderr)
     try:
-        outcome = execute(request)
+        outcome = execute(request, kernel)
     except KeyboardInterrupt:
         print(f"simlib: interrupted; {run_dir} is marked failed", file=sys.stderr)
         return 130

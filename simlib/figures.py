@@ -2,11 +2,14 @@
 
 A *fan chart* draws the mean across replicates with the 5-95% band
 (不确定性区间) from a summary table (:func:`simlib.results.summarise`).  The
-notebooks decide what to draw; this module only knows how.
+notebooks decide what to draw; this module only knows how.  :func:`show` puts a
+figure in the notebook and in the run folder from one drawing.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,6 +19,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 STRATUM_COLOURS = {"urban": "#1f77b4", "rural": "#2ca02c", "all": "#444444"}
+SAVE_DPI = 120
+"""The resolution of the PNG files in a run folder."""
 
 
 def fan(
@@ -72,7 +77,7 @@ def save(fig: Figure, folder: str | Path | None, name: str) -> Path | None:
     if folder is None:
         return None
     path = Path(folder) / f"{name}.png"
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=SAVE_DPI)
     return path
 
 
@@ -102,3 +107,38 @@ def by_area(
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def show(fig: Figure, folder: str | Path | None, name: str) -> None:
+    """Show ``fig`` in the notebook and save it as ``folder/name.png`` (nothing saved when
+    there is no folder), from one drawing; the figure is closed.  It returns nothing, so
+    that a cell ending with it shows no value.
+
+    The notebook shows the PNG of the file (:data:`SAVE_DPI`), sized on screen as
+    matplotlib's inline display sizes the figure (its own dpi), instead of drawing the
+    figure a second time for the screen.  Outside IPython nothing is shown.
+    """
+    from simlib.files import write_atomic
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=SAVE_DPI)
+    png = buffer.getvalue()
+    if folder is not None:
+        write_atomic(Path(folder) / f"{name}.png", lambda p: p.write_bytes(png))
+    width, height = (round(float(v) * fig.dpi) for v in fig.get_size_inches())
+    _display_png(png, repr(fig), width, height)
+    plt.close(fig)
+
+
+def _display_png(png: bytes, text: str, width: int, height: int) -> None:
+    """Show a PNG in the notebook, ``width`` × ``height`` on screen (nothing outside IPython)."""
+    from IPython import get_ipython
+    from IPython.display import display
+
+    if get_ipython() is None:
+        return
+    display(
+        {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": text},
+        metadata={"image/png": {"width": width, "height": height}},
+        raw=True,
+    )

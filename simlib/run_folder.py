@@ -7,7 +7,9 @@
    and the tables are saved (each written under a temporary name and renamed);
 3. with ``notebook``, the scenario notebook is executed with papermill; it reads the
    saved run (``simlib.load_run``) and adds the figures, ``scenario.ipynb`` and
-   ``scenario.html``;
+   ``scenario.html``.  Its kernel is started before the model runs and imports what the
+   notebook uses meanwhile (``simlib run`` starts it first thing, even before reading
+   the scenario), so the two overlap;
 4. the manifest says ``ok``, or ``failed`` with the error.
 
 A run stopped half-way (Ctrl-C, a kill, a dead machine) leaves its manifest at
@@ -22,6 +24,7 @@ import json
 import os
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,8 +63,12 @@ def is_complete(run_dir: Path) -> bool:
     return runs.read_manifest(run_dir).get("status") == "ok"
 
 
-def execute(request: RunRequest) -> RunOutcome:
-    """Run the scenario into ``request.run_dir``; the manifest records how it ended."""
+def execute(request: RunRequest, kernel: Any = None) -> RunOutcome:
+    """Run the scenario into ``request.run_dir``; the manifest records how it ended.
+
+    ``kernel``: the notebook's kernel if the caller has started it
+    (:func:`simlib.notebooks.start_kernel`); it is stopped when the run ends.
+    """
     from simlib.scenario import load_scenario
 
     start = time.perf_counter()
@@ -70,7 +77,7 @@ def execute(request: RunRequest) -> RunOutcome:
     loaded = load_scenario(request.params_file)
     runs.write_manifest(run_dir, _starting(request, loaded, run_dir))
     try:
-        error = _work(request, loaded, run_dir)
+        error = _work(request, loaded, run_dir, kernel)
     except KeyboardInterrupt:
         _finish(run_dir, "interrupted")
         raise
@@ -81,25 +88,40 @@ def execute(request: RunRequest) -> RunOutcome:
     return RunOutcome(str(run_dir), "failed" if error else "ok", error, seconds)
 
 
-def _work(request: RunRequest, loaded: Any, run_dir: Path) -> str | None:
+def _work(request: RunRequest, loaded: Any, run_dir: Path, kernel: Any) -> str | None:
     """The model and its tables, then the notebook; the notebook's error, or None."""
-    years = len(loaded.params.years.simulated)
-    parallel = request.workers > 1  # then the bar counts replicates as they finish
-    bar = _progress(loaded.name, request.replicates * years, request.quiet or parallel)
-    with bar:
-        result = runs.run_scenario(
-            loaded,
-            replicates=request.replicates,
-            seed=request.seed,
-            scale=request.scale,
-            after_year=lambda _year: bar.update(1),
-            workers=request.workers,
-            quiet=request.quiet,
-        )
-    result.save(run_dir, lang=request.lang)
-    if not request.notebook:
-        return None
-    return execute_notebook(request, run_dir)
+    from simlib.notebooks import stop_kernel
+
+    if kernel is None and request.notebook:
+        kernel = _notebook_kernel(request)
+    try:
+        years = len(loaded.params.years.simulated)
+        parallel = request.workers > 1  # then the bar counts replicates as they finish
+        bar = _progress(loaded.name, request.replicates * years, request.quiet or parallel)
+        with bar:
+            result = runs.run_scenario(
+                loaded,
+                replicates=request.replicates,
+                seed=request.seed,
+                scale=request.scale,
+                after_year=lambda _year: bar.update(1),
+                workers=request.workers,
+                quiet=request.quiet,
+            )
+        result.save(run_dir, lang=request.lang)
+        if not request.notebook:
+            return None
+        return execute_notebook(request, run_dir, kernel)
+    finally:
+        if kernel is not None:
+            stop_kernel(kernel)  # nothing if the notebook has stopped it
+
+
+def _notebook_kernel(request: RunRequest) -> Any:
+    """The notebook's kernel, started now so that it loads while the model runs."""
+    from simlib.notebooks import SCENARIO_IMPORTS, start_kernel_if_possible
+
+    return start_kernel_if_possible(Path(request.notebooks_dir), SCENARIO_IMPORTS)
 
 
 def _progress(name: str, total: int, quiet: bool) -> Any:
@@ -108,39 +130,65 @@ def _progress(name: str, total: int, quiet: bool) -> Any:
     return progress_bar(total, f"{name}: replicates × years", quiet, unit="year")
 
 
-def execute_notebook(request: RunRequest, run_dir: Path) -> str | None:
-    """Execute the scenario notebook into ``run_dir`` (it reads the saved run there)."""
+def execute_notebook(request: RunRequest, run_dir: Path, kernel: Any = None) -> str | None:
+    """Execute the scenario notebook into ``run_dir`` (it reads the saved run there), in
+    ``kernel`` (:func:`simlib.notebooks.start_kernel`) or a new one; then its HTML copy,
+    with an exporter made ready in a thread while the notebook runs."""
     from simlib.notebooks import execute as papermill_execute
+    from simlib.notebooks import load_papermill
 
     notebook = Path(request.notebooks_dir) / "scenario.ipynb"
     output = run_dir / "scenario.ipynb"
-    error = papermill_execute(
-        notebook,
-        output,
-        {
-            "params_file": request.params_file,
-            "replicates": request.replicates,
-            "seed": request.seed,
-            "scale": request.scale,
-            "run_id": run_dir.name,
-            "output_dir": str(run_dir.parent.resolve()),
-            "lang": request.lang,
-        },
-    )
-    if error:
-        return f"notebook: {error}"
-    export_html(output)
+    load_papermill()  # first: it imports nbformat and jsonschema, which the exporter shares
+    with ThreadPoolExecutor(1) as thread:
+        exporter = thread.submit(html_exporter, True)
+        error = papermill_execute(
+            notebook,
+            output,
+            {
+                "params_file": request.params_file,
+                "replicates": request.replicates,
+                "seed": request.seed,
+                "scale": request.scale,
+                "run_id": run_dir.name,
+                "output_dir": str(run_dir.parent.resolve()),
+                "lang": request.lang,
+            },
+            kernel=kernel,
+        )
+        if error:
+            return f"notebook: {error}"
+        ready = None if exporter.exception() else exporter.result()
+    export_html(output, ready)
     return None
 
 
-def export_html(notebook: Path) -> Path:
-    """An HTML copy of an executed notebook, beside it."""
-    import nbformat
-    from nbconvert import HTMLExporter
+def html_exporter(warm: bool = False) -> Any:
+    """nbconvert's HTML exporter; ``warm``: ready to go, its templates compiled and its
+    highlighter and Markdown loaded (it has converted a small notebook)."""
+    from simlib.notebooks import deferred_iri_grammar
 
+    with deferred_iri_grammar():
+        import nbformat
+        from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter()
+    if warm:
+        v4 = nbformat.v4
+        cell = v4.new_code_cell("print(1)", outputs=[v4.new_output("stream", text="1\n")])
+        exporter.from_notebook_node(v4.new_notebook(cells=[v4.new_markdown_cell("# *a*"), cell]))
+    return exporter
+
+
+def export_html(notebook: Path, exporter: Any = None) -> Path:
+    """An HTML copy of an executed notebook, beside it (with ``exporter``, one from
+    :func:`html_exporter`, or a new one)."""
     from simlib.files import write_atomic
 
-    body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
+    exporter = exporter or html_exporter()  # first: it imports nbformat without the grammar
+    import nbformat
+
+    body, _ = exporter.from_notebook_node(nbformat.read(notebook, as_version=4))
     target = notebook.with_suffix(".html")
     return write_atomic(target, lambda p: p.write_text(body, encoding="utf-8"))
 

@@ -2,21 +2,98 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import subprocess
+import sys
 
-import nbformat
 import pandas as pd
 import pytest
 
 from simlib import cli
 from simlib.cli import main
-from tests.conftest import BASELINE
+from simlib.notebooks import deferred_iri_grammar
+from tests.conftest import BASELINE, ROOT
+
+with deferred_iri_grammar():
+    import nbformat
+
+COMMAND_MODULES = [m for _, m in cli.COMMANDS.values() if m]
+HEAVY = ["pandas", "numpy", "scipy", "matplotlib", "mesa", "pydantic", "dask", "simlib.model"]
+
+
+def imported_after(argv: list[str]) -> tuple[str, set[str]]:
+    """``simlib ARGV`` in a fresh interpreter: what it printed, and the modules it imported."""
+    code = (
+        "import sys\n"
+        "from simlib import cli\n"
+        "try:\n"
+        f"    cli.main({argv!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('MODULES', ' '.join(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    ).stdout
+    text, _, modules = out.rpartition("MODULES ")
+    return text, set(modules.split())
+
+
+def test_help_lists_every_command_without_importing_them():
+    text, modules = imported_after(["--help"])
+    for name, (help_text, _) in cli.COMMANDS.items():
+        assert name in text and help_text.split(":")[0][:30] in " ".join(text.split())
+    assert len(COMMAND_MODULES) == 7
+    assert not [m for m in COMMAND_MODULES + HEAVY if m in modules]
+
+
+def test_a_command_imports_its_own_module_only():
+    text, modules = imported_after(["calibrate", "--help"])
+    assert "--targets" in text
+    assert "simlib.calibration" in modules
+    others = [m for m in COMMAND_MODULES if m != "simlib.calibration"]
+    assert not [m for m in others if m in modules]
+
+
+@pytest.mark.parametrize("name", list(cli.COMMANDS))
+def test_each_command_gets_the_same_arguments_built_alone_or_with_all(name):
+    def command_help(parser):
+        sub = next(a for a in parser._actions if a.dest == "command")
+        return sub.choices[name].format_help()
+
+    alone, full = command_help(cli.build_parser(name)), command_help(cli.build_parser())
+    assert alone == full
+    assert "options:" in alone and alone.count("\n") > 3  # more than a bare listing
+
+
+def test_only_the_command_line_freezes_its_objects_before_the_process_ends(capsys):
+    frozen = gc.get_freeze_count()
+    assert main(["--help"]) == 0 and "calibrate" in capsys.readouterr().out
+    assert gc.get_freeze_count() == frozen  # called in a process that goes on: left alone
+    code = (
+        "import gc, sys\n"
+        "from simlib import cli\n"
+        "sys.argv = ['simlib', '--help']\n"
+        "status = cli.main()\n"
+        "print('FROZEN', status, gc.get_freeze_count() > 0)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    ).stdout
+    assert out.split()[-3:] == ["FROZEN", "0", "True"]
+
+
+def test_the_command_is_the_first_word_that_is_no_option():
+    assert cli.chosen_command(["--help"]) is None
+    assert cli.chosen_command(["-h", "batch", "a.yaml"]) == "batch"
+    assert cli.chosen_command(["run", "--scale", "0.1", "x.yaml"]) == "run"
 
 
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["run", str(BASELINE), "--scale", "2"], "must be in (0, 1]"),
+        (["run", str(BASELINE), "--scale", "2"], "must be between 0.001 and 1"),
         (["run", str(BASELINE), "--scale", "lots"], "not a number"),
         (["run", str(BASELINE), "--replicates", "0"], "must be at least 1"),
         (["run", str(BASELINE), "--seed", "-3"], "must not be negative"),
