@@ -1,7 +1,7 @@
 """The ``simlib`` command line: run a scenario, validate a parameter file.
 
     simlib run PARAMS.yaml [--replicates N] [--seed S] [--scale F] [--run-id ID] [--out DIR]
-               [--lang zh|en] [--workers N] [--quiet]
+               [--force] [--lang zh|en] [--workers N] [--quiet]
     simlib validate PARAMS.yaml [PARAMS.yaml ...]
     simlib backtest HISTORY.csv [...] --fit-until YEAR --horizon K [--drivers actual|forecast]
                     --out FILE.csv
@@ -32,6 +32,7 @@ import argparse
 import gc
 import importlib
 import re
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -105,6 +106,11 @@ def _add_command(sub: argparse._SubParsersAction, name: str, help_text: str, mod
         arguments.add_run_options(parser)
         parser.add_argument(
             "--run-id", default=None, help="run folder name (default: scenario-timestamp)"
+        )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="replace the folder of an existing --run-id (never one still running)",
         )
         parser.add_argument(
             "--workers",
@@ -187,20 +193,42 @@ def check_run_id(run_id: str) -> str:
     return run_id
 
 
-def new_run_dir(out: Path, run_id: str | None, scenario: str) -> Path:
-    """The run folder: the given id (which must be new), or scenario-timestamp made unique."""
+def new_run_dir(out: Path, run_id: str | None, scenario: str, force: bool = False) -> Path:
+    """The run folder, made now: the given id (which must be new, or with ``force`` not
+    running: its old folder is removed), or scenario-timestamp made unique (``-2``, ``-3``
+    if another run took the name first, even at the same moment)."""
+    out.mkdir(parents=True, exist_ok=True)
     if run_id is not None:
         run_dir = out / check_run_id(run_id)
         if run_dir.exists():
-            raise UserError(f"run folder {run_dir} already exists: choose another --run-id")
+            _replace(run_dir, force)
+        run_dir.mkdir()
         return run_dir
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = check_run_id(f"{scenario}-{stamp}")
-    run_dir, n = out / base, 1
-    while run_dir.exists():
-        n += 1
-        run_dir = out / f"{base}-{n}"
-    return run_dir
+    base = check_run_id(f"{scenario}-{time.strftime('%Y%m%d-%H%M%S')}")
+    for n in range(1, 1000):
+        run_dir = out / (base if n == 1 else f"{base}-{n}")
+        try:
+            run_dir.mkdir()  # atomic: of two runs naming the same folder, one makes it
+        except FileExistsError:
+            continue
+        return run_dir
+    raise UserError(f"no free run folder name {base}-N in {out}")
+
+
+def _replace(run_dir: Path, force: bool) -> None:
+    """Remove an old run folder that ``--force`` replaces; refuse otherwise."""
+    from simlib.run_folder import state
+
+    if not force:
+        raise UserError(
+            f"run folder {run_dir} already exists: choose another --run-id, "
+            "or --force to replace it"
+        )
+    status = state(run_dir) if run_dir.is_dir() else "unknown"
+    if status in ("running", "unknown"):  # a live run, or a folder that is no run's
+        what = "still running" if status == "running" else "not a run folder (no manifest)"
+        raise UserError(f"{run_dir} is {what}: not replaced")
+    shutil.rmtree(run_dir)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -225,8 +253,7 @@ def _run(args: argparse.Namespace, kernel: object) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file, not a folder")
-    run_dir = new_run_dir(out, args.run_id, loaded.name)
-    run_dir.mkdir(parents=True)
+    run_dir = new_run_dir(out, args.run_id, loaded.name, args.force)
     request = RunRequest(
         params_file=str(loaded.file),
         run_dir=str(run_dir),

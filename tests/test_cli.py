@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import json
+import os
+import socket
 import subprocess
 import sys
 
@@ -131,10 +133,33 @@ def test_a_bad_scenario_file_stops_before_any_folder(tmp_path, capsys):
 
 
 def test_default_run_ids_never_collide(tmp_path):
-    first = cli.new_run_dir(tmp_path, None, "baseline")
-    first.mkdir()
+    first = cli.new_run_dir(tmp_path, None, "baseline")  # made at once: the name is taken
     second = cli.new_run_dir(tmp_path, None, "baseline")
+    assert first.is_dir() and second.is_dir()
     assert second != first and second.name.startswith(first.name)
+
+
+def a_run_folder(out, name: str, status: str, pid: int) -> None:
+    folder = out / name
+    folder.mkdir(parents=True)
+    manifest = {"status": status, "host": socket.gethostname(), "pid": pid}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    (folder / "results.parquet").write_text("old")
+
+
+def test_force_replaces_a_finished_run_but_never_a_live_one_or_a_stranger(tmp_path, capsys):
+    a_run_folder(tmp_path, "done", "ok", 1)
+    a_run_folder(tmp_path, "live", "running", os.getpid())  # this process: alive
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "keep.txt").write_text("precious")
+    # the finished run is replaced: its old table is gone, the folder made anew
+    assert cli.new_run_dir(tmp_path, "done", "baseline", force=True) == tmp_path / "done"
+    assert list((tmp_path / "done").iterdir()) == []
+    for name, why in (("live", "still running"), ("mine", "not a run folder")):
+        code = main(["run", str(BASELINE), "--out", str(tmp_path), "--run-id", name, "--force"])
+        assert code == 2 and why in capsys.readouterr().err
+    assert (tmp_path / "live" / "results.parquet").read_text() == "old"
+    assert (tmp_path / "mine" / "keep.txt").read_text() == "precious"
 
 
 def test_a_run_writes_its_folder(tmp_path, capsys):
