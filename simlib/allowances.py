@@ -200,7 +200,7 @@ def update_orphans(
     children = np.flatnonzero(children_at_risk(city, params) & (p.orphan == 0))
     stratum = p.stratum[children]
     new = _draw_status(
-        draws.uniforms(rng, len(p))[children],
+        draws.for_rows(rng, children),
         params.scattered_orphan.incidence.pair(year)[stratum],
         params.unsupported_child.incidence.pair(year)[stratum],
         np.ones(len(children), dtype=bool),

@@ -394,7 +394,7 @@ def births(
     women = (p.sex == 1) & (p.household >= 0) & (p.age >= lo) & (p.age <= hi)
     could = np.flatnonzero(women)  # everyone else has no chance of a birth
     mothers = could[
-        draws.uniforms(rng, len(p))[could] < _by_row_and_age(rates, p.stratum[could], p.age[could])
+        draws.for_rows(rng, could) < _by_row_and_age(rates, p.stratum[could], p.age[could])
     ]
     n_areas = len(city.area_codes)
     mother_cells = cell_of(p, mothers)
@@ -544,15 +544,13 @@ def collective_migration(
     collective = p.household < 0
     quarters = np.flatnonzero(collective)  # the draws read
     net_out = np.zeros(len(p), dtype=bool)
-    net_out[quarters] = (
-        draws.uniforms(rng, len(p))[quarters] < np.maximum(-rates, 0.0)[cell[quarters]]
-    )
+    net_out[quarters] = draws.for_rows(rng, quarters) < np.maximum(-rates, 0.0)[cell[quarters]]
     turnover = float(m.collective_turnover.at(year))
     turn_out = np.zeros(len(p), dtype=bool)
     turn_out[quarters] = (
         ~net_out[quarters]
         & (p.age[quarters] < ELDER_AGE)
-        & (draws.uniforms(rng, len(p))[quarters] < turnover)
+        & (draws.for_rows(rng, quarters) < turnover)
     )
     n_collective = np.bincount(cell[collective], minlength=n_cells)[:n_cells]
     entrants = _stochastic_round(np.maximum(rates, 0.0) * n_collective, rng)
@@ -639,7 +637,7 @@ def form_households(
     p, h = city.persons, city.households
     rates = cell_rates(f.rate, city.area_codes, year).ravel()
     candidates = np.flatnonzero(formation_candidates(city, f, year))
-    leavers = candidates[draws.uniforms(rng, len(p))[candidates] < rates[cell_of(p, candidates)]]
+    leavers = candidates[draws.for_rows(rng, candidates) < rates[cell_of(p, candidates)]]
     leavers = leavers[rng.permutation(len(leavers))]
     leavers = leavers[np.unique(p.household[leavers], return_index=True)[1]]
     left = p.household[leavers]  # one leaver per household

@@ -1,22 +1,19 @@
 """Random draws that keep common random numbers, made only where they are needed.
 
 A rule that draws for a few persons (the applicants, the reviewed, the patients) could
-draw just as many numbers, but then how many it draws depends on the parameters: a
-scenario with a higher take-up would shift every later draw of the year to other persons,
-and two scenarios run with the same seed would no longer face the same luck (common
-random numbers, on which scenario differences, sweeps and calibration rely).  So every
-rule draws one uniform number per row, whoever it concerns, and only the rows it reads
-are turned into what the rule needs: a yes/no at a probability, a month, a normal
-deviate.  Uniforms are drawn as float32 (a resolution of 2⁻²⁴, far finer than any
-probability in the model), which halves their cost; the few that are read are turned
-into normals by the inverse normal distribution function (Φ⁻¹, ``scipy.special.ndtri``),
-cheaper than drawing a normal for every row.
+draw from the stream just as many numbers, but then how many it draws depends on the
+parameters: a scenario with a higher take-up would shift every later draw of the year to
+other persons, and two scenarios run with the same seed would no longer face the same luck
+(common random numbers, on which scenario differences, sweeps and calibration rely).  So:
 
-Where even one draw per row is too many (dibao, where a few thousand households of
-450,000 are reviewed or apply), a *keyed* draw is a function of the row and of a key
-drawn once a year for each kind of draw (:func:`keyed_uniforms`: SplitMix64 read at
-the row): its cost grows with the rows read, and a household's number is the same
-whatever the others draw.
+* a draw that most rows read (deaths, medical episodes) is one uniform number per row
+  (:func:`uniforms`, float32: a resolution of 2⁻²⁴, far finer than any probability in the
+  model, at half the cost of float64);
+* a draw that a few rows read is *keyed* (:func:`for_rows`): a function of the row and of
+  a key taken from the stream once per draw (SplitMix64 read at the row,
+  :func:`keyed_uniforms`), so its cost grows with the rows read, the stream advances by
+  one number however many there are, and a row's number is the same whatever the others
+  draw.  Normals are the normal quantile Φ⁻¹ of such numbers, months their twelfths.
 """
 
 from __future__ import annotations
@@ -24,17 +21,22 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtri
 
-_HALF_STEP = 2.0**-25  # float32 uniforms are multiples of 2⁻²⁴ in [0, 1): centred, never 0
-
 
 def uniforms(rng: np.random.Generator, n: int) -> np.ndarray:
     """One uniform number in [0, 1) per row (float32)."""
     return rng.random(n, dtype=np.float32)
 
 
-def normals(u: np.ndarray) -> np.ndarray:
-    """Standard normal deviates from uniforms (float64): Φ⁻¹(u), u moved off 0."""
-    return ndtri(np.asarray(u, dtype=np.float64) + _HALF_STEP)
+def for_rows(rng: np.random.Generator, rows: np.ndarray) -> np.ndarray:
+    """One uniform number in [0, 1) for each of ``rows`` (indices), keyed by the row and a
+    key drawn now from ``rng`` (:func:`keyed_uniforms`): one draw from ``rng`` however many
+    rows, a cost that grows with the rows read, and each row's number whatever the others'."""
+    return keyed_uniforms(rng.integers(2**64, dtype=np.uint64), rows)
+
+
+def normals_for_rows(rng: np.random.Generator, rows: np.ndarray) -> np.ndarray:
+    """One standard normal number for each of ``rows``, keyed as :func:`for_rows`."""
+    return keyed_normals(rng.integers(2**64, dtype=np.uint64), rows)
 
 
 def months(u: np.ndarray) -> np.ndarray:

@@ -207,12 +207,13 @@ def _discharge(city: City, params: ElderlyCareParams, year: int, rng) -> np.ndar
     """Residents who are not destitute leave at the discharge rate, to a family household."""
     p = city.persons
     residents = np.flatnonzero((p.institution >= 0) & ~p.tekun)  # the draws read
-    idx = residents[draws.uniforms(rng, len(p))[residents] < float(params.discharge_rate.at(year))]
+    idx = residents[draws.for_rows(rng, residents) < float(params.discharge_rate.at(year))]
     leaving = np.zeros(len(p), dtype=bool)
     leaving[idx] = True
     hh_cell = cell_of(city.households)
     p_cell = cell_of(p)
-    where = draws.uniforms(rng, len(p))  # the household each goes to, a draw per person
+    where = np.zeros(len(p))  # the household each goes to: a draw per person who leaves
+    where[idx] = draws.for_rows(rng, idx)
     for cell in np.unique(p_cell[idx]):
         movers = idx[p_cell[idx] == cell]
         pool = np.flatnonzero(hh_cell == cell)
@@ -258,13 +259,13 @@ def step(
 
     at_home = (p.institution < 0) & (p.age >= ELDER_AGE)
     was_waiting = np.flatnonzero(at_home & (p.waiting_since > 0))  # the draws read
-    drops = draws.uniforms(rng, n)[was_waiting] < float(params.seeking.waiting_dropout.at(year))
+    drops = draws.for_rows(rng, was_waiting) < float(params.seeking.waiting_dropout.at(year))
     waiting = np.zeros(n, dtype=bool)
     waiting[was_waiting[~drops]] = True
     p.waiting_since[was_waiting[drops]] = 0
     asking = np.flatnonzero(at_home & ~waiting)  # only they may seek anew
     new = np.zeros(n, dtype=bool)
-    new[asking] = draws.uniforms(rng, n)[asking] < demand_probability(
+    new[asking] = draws.for_rows(rng, asking) < demand_probability(
         city, homes, params, year, person_income_month, asking
     )
     seekers = waiting | new | destitute_first | destitute_asking
@@ -280,7 +281,7 @@ def step(
         homes,
         idx,
         priority,
-        since + draws.uniforms(rng, n)[idx],  # ties broken at random, a draw per person
+        since + draws.for_rows(rng, idx),  # ties broken at random, a draw per person
         free,
         params,
         year,

@@ -369,12 +369,13 @@ def draw_costs(
     index = costs.index(year)
     mean = np.asarray(costs.mean.at(year))[:, None] * cost_mult[None, :] * index
     cell = _band_and_dependency(ages, adl, costs.age_from)
-    # one draw per person for an episode and one for its cost (common random numbers)
-    episode, size = draws.uniforms(rng, n), draws.uniforms(rng, n)
-    users = np.flatnonzero(episode < use_rate.ravel()[cell])
+    # a draw per person for an episode, and one for its cost per person who has one
+    # (common random numbers either way: simlib.draws)
+    users = np.flatnonzero(draws.uniforms(rng, n) < use_rate.ravel()[cell])
     cost = np.zeros(n)
     sigma = float(costs.sigma.at(year))
-    cost[users] = _lognormal(mean.ravel()[cell[users]], sigma, draws.normals(size[users]))
+    z = draws.normals_for_rows(rng, users)
+    cost[users] = _lognormal(mean.ravel()[cell[users]], sigma, z)
     severe_mean = np.full(int(seriously_ill.sum()), float(serious.mean.at(year)) * index)
     cost[seriously_ill] = lognormal(severe_mean, float(serious.sigma.at(year)), rng)
     return cost
@@ -421,8 +422,8 @@ def premium_subsidy(
 ) -> np.ndarray:
     """The premium paid for each person (yuan): destitute persons, insured dibao members."""
     premium = float(params.resident_premium.at(year))
-    u, on_dibao = draws.uniforms(rng, len(group)), np.flatnonzero(group == DIBAO)
-    insured = on_dibao[u[on_dibao] < float(params.coverage.at(year))]
+    on_dibao = np.flatnonzero(group == DIBAO)
+    insured = on_dibao[draws.for_rows(rng, on_dibao) < float(params.coverage.at(year))]
     paid = np.zeros(len(group))
     paid[insured] = float(params.dibao_share.at(year)) * premium
     paid[group == TEKUN] = float(params.tekun_share.at(year)) * premium
@@ -526,7 +527,7 @@ def step(
         float(ordinary.take_up.at(year)),
     )
     claims = np.zeros(n, dtype=bool)
-    claims[grouped] = draws.uniforms(rng, n)[grouped] < take_up
+    claims[grouped] = draws.for_rows(rng, grouped) < take_up
     paid_direct = ordinary_assistance(in_scope, group, claims, ordinary.schedules, year)
 
     major = params.major
@@ -537,7 +538,9 @@ def step(
         city.members(),
         float(major.catastrophic_share.at(year)),
     )
-    applies = draws.uniforms(rng, len(h)) < float(major.take_up_impoverished.at(year))
+    applies = np.zeros(len(h), dtype=bool)  # drawn for the catastrophic households
+    hit = np.flatnonzero(catastrophic)
+    applies[hit] = draws.for_rows(rng, hit) < float(major.take_up_impoverished.at(year))
     not_assisted = (group == NONE) | ((group == LOW_INCOME) & ~claims)
     in_catastrophic = city.of_household(catastrophic, False)
     impoverished = not_assisted & in_catastrophic & city.of_household(applies, False)

@@ -174,14 +174,14 @@ def step(
     exits = was & ~resident & ~can
     new = np.flatnonzero(~was & can)  # only they may be recognised
     entries = np.zeros(n, dtype=bool)
-    entries[new] = draws.uniforms(rng, n)[new] < float(params.recognition_rate.at(year))
+    entries[new] = draws.for_rows(rng, new) < float(params.recognition_rate.at(year))
     p.tekun[exits] = False
     p.tekun[entries] = True
     months = np.where(p.tekun, 12.0, 0.0)
     # the month of entry or exit (a draw for every person, read for those who enter or leave)
     entered, left = np.flatnonzero(entries), np.flatnonzero(exits)
-    months[entered] = 12 - draws.months(draws.uniforms(rng, n)[entered])
-    months[left] = draws.months(draws.uniforms(rng, n)[left])
+    months[entered] = 12 - draws.months(draws.for_rows(rng, entered))
+    months[left] = draws.months(draws.for_rows(rng, left))
     ratio = float(params.basic_ratio.at(year))
     paid = np.flatnonzero(p.tekun | exits)  # spending is zero for everyone else
     paid = paid[months[paid] != 0]
@@ -215,7 +215,7 @@ def asks_for_place(
     )
     rate = float(params.concentrated_request_rate.at(year))
     asking = np.zeros(len(p), dtype=bool)
-    asking[at_home[draws.uniforms(rng, len(p))[at_home] < rate]] = True
+    asking[at_home[draws.for_rows(rng, at_home) < rate]] = True
     return asking
 
 
