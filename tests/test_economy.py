@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -87,11 +86,11 @@ def test_extrapolation_to_2080(params):
     assert np.allclose(far.series("cons_pc_urban")[:21], near.series("cons_pc_urban"))
 
 
-def test_build_is_fast(params):
-    build_drivers(params, 2010, 2030)
-    start = time.perf_counter()
-    build_drivers(params, 2010, 2030)
-    assert time.perf_counter() - start < 0.2
+def test_building_twice_gives_the_same_drivers(params):
+    # (its speed is measured by benchmarks/, not asserted by a test)
+    first, second = build_drivers(params, 2010, 2030), build_drivers(params, 2010, 2030)
+    for name in ("cons_pc_urban", "cpi", "budget_revenue"):
+        assert np.array_equal(first.series(name), second.series(name))
 
 
 # --- income: anchors and index growth --------------------------------------------------
