@@ -24,6 +24,14 @@ COMMAND_MODULES = [m for _, m in cli.COMMANDS.values() if m]
 HEAVY = ["pandas", "numpy", "scipy", "matplotlib", "mesa", "pydantic", "dask", "simlib.model"]
 
 
+def python(code: str) -> str:
+    """What ``python -c code`` prints, run in a fresh interpreter from the repository."""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    return done.stdout
+
+
 def imported_after(argv: list[str]) -> tuple[str, set[str]]:
     """``simlib ARGV`` in a fresh interpreter: what it printed, and the modules it imported."""
     code = (
@@ -35,9 +43,7 @@ def imported_after(argv: list[str]) -> tuple[str, set[str]]:
         "    pass\n"
         "print('MODULES', ' '.join(sorted(sys.modules)))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
-    ).stdout
+    out = python(code)
     text, _, modules = out.rpartition("MODULES ")
     return text, set(modules.split())
 
@@ -80,10 +86,7 @@ def test_only_the_command_line_freezes_its_objects_before_the_process_ends(capsy
         "status = cli.main()\n"
         "print('FROZEN', status, gc.get_freeze_count() > 0)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
-    ).stdout
-    assert out.split()[-3:] == ["FROZEN", "0", "True"]
+    assert python(code).split()[-3:] == ["FROZEN", "0", "True"]
 
 
 def test_the_command_is_the_first_word_that_is_no_option():
