@@ -54,7 +54,7 @@ import mesa
 import numpy as np
 
 from simlib import dibao, incomes
-from simlib.columns import Columns
+from simlib.columns import Columns, keep_freed_memory
 from simlib.incomes import SHOCK_CODES, IncomeParams
 from simlib.parameters import load_tree
 from simlib.population import City, cell_of
@@ -363,6 +363,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.households < 1 or args.steps < 1:
         parser.error("--households and --steps must be at least 1")
+    keep_freed_memory()  # as CityModel does; a setting of the process, so both sides have it
     r = bench(args.households, args.steps, args.seed)
     print(f"households: {r['households']:,} ({r['persons']:,} persons), steps: {r['steps']}")
     print(
