@@ -19,9 +19,9 @@ The household step of DESIGN §2 steps 4-6, run on the same synthetic households
   ``do`` passes (draw the persistent component; then, once the model has summed the
   cell's raw incomes for the normalisation, the shocks and dibao).  Household
   composition (members, a worker, members 70+, under 16, grade 1-2 disabled) is kept
-  as agent attributes computed once; simlib keeps members and workers while the
-  persons' columns hold (``Columns.derived``) and counts the classified members of
-  the households it pays from the persons each year.
+  as agent attributes computed once; simlib keeps the same counts (members, workers,
+  classified members) while the persons' columns hold (``Columns.derived``): no
+  person moves, ages or dies in this benchmark, so both sides count them once.
 
 Both sides read the same parameters, the ``income:`` and ``programmes.dibao:`` blocks
 of params/baseline.yaml, and start from the same state: the synthetic households are

@@ -12,14 +12,17 @@ copied from an existing row (a migrant household modelled on a resident one)
 start with the fresh value instead of the copy (a new household is not on dibao).
 
 A value *derived* from some columns (each person's area × stratum cell, the members
-of each household) is kept with a copy of those columns and served again while they
-hold the same values (:meth:`Columns.derived`): rules read such values many times a
-year, and checking the columns is far cheaper than recomputing them.  Because the
-check is on the values, a column changed in place is noticed as well as one replaced.
+of each household) is kept and served again while those columns are the same arrays
+(:meth:`Columns.derived`): rules read such values many times a year.  A column a kept
+value reads is made read-only, so it cannot change under the value: a rule that
+changes some of its rows does so through :meth:`Columns.set_rows`, which puts a
+changed copy in its place (or writes in place when no kept value reads it).  A
+column replaced by an array of the same values keeps the value too.
 """
 
 from __future__ import annotations
 
+import operator
 import os
 import sys
 from collections.abc import Callable, Hashable, Iterator
@@ -61,6 +64,9 @@ class Columns:
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__dict__.update(state, _derived={})
+        for name, values in self._cols.items():  # read-only for a value no longer kept
+            if not values.flags.writeable:
+                self._cols[name] = values.copy()
 
     def __getattr__(self, name: str) -> np.ndarray:
         try:
@@ -95,29 +101,43 @@ class Columns:
         current = [self._cols[c] for c in inputs]
         held = self._derived.get(name)
         if held is not None and held[0] == key:
-            copies = held[1]
-            if all(map(_same, copies, current)):
-                return held[2]
-            if update is not None and len(inputs) == 1 and _comparable(copies[0], current[0]):
-                rows = np.flatnonzero(copies[0] != current[0])
-                value = np.asarray(update(held[2], rows, copies[0][rows]))
-                copies[0][rows] = current[0][rows]
-                value.setflags(write=False)
-                self._derived[name] = (key, copies, value)
+            before, value = held[1], held[2]
+            if all(map(operator.is_, before, current)):
                 return value
-        value = np.asarray(compute())
-        value.setflags(write=False)
-        self._derived[name] = (key, [c.copy() for c in current], value)
-        return value
+            if all(map(_same, before, current)):
+                return self._keep(name, inputs, value, key)
+            if update is not None and len(inputs) == 1 and _comparable(before[0], current[0]):
+                rows = np.flatnonzero(before[0] != current[0])
+                return self._keep(name, inputs, update(value, rows, before[0][rows]), key)
+        return self._keep(name, inputs, compute(), key)
 
     def known(
         self, name: str, inputs: tuple[str, ...], value: np.ndarray, key: Hashable = None
     ) -> None:
         """Keep ``value`` as the derived value ``name`` of the columns ``inputs`` as they are
         now: one the caller has worked out from the last (as rows came and went)."""
-        value = np.array(value)
+        self._keep(name, inputs, np.array(value), key)
+
+    def _keep(
+        self, name: str, inputs: tuple[str, ...], value: np.ndarray, key: Hashable
+    ) -> np.ndarray:
+        """Hold ``value`` with the columns it was worked out from, all made read-only."""
+        value = np.asarray(value)
         value.setflags(write=False)
-        self._derived[name] = (key, [self._cols[c].copy() for c in inputs], value)
+        current = [self._cols[c] for c in inputs]
+        for column in current:
+            column.setflags(write=False)
+        self._derived[name] = (key, current, value)
+        return value
+
+    def set_rows(self, name: str, rows: np.ndarray, values: object) -> None:
+        """Set column ``name`` to ``values`` at ``rows`` (indices or a mask): in place, or,
+        when a kept derived value reads the column (it is read-only), in a changed copy
+        that replaces it, so the value held sees the change."""
+        column = self._cols[name]
+        if not column.flags.writeable:
+            column = self._cols[name] = column.copy()
+        column[rows] = values
 
     def keep(self, mask: np.ndarray, then: dict[str, np.ndarray] | None = None) -> None:
         """Keep the rows where ``mask`` is true, in every column; with ``then``, append

@@ -645,7 +645,7 @@ def form_households(
     report.households_formed += _count(cell_of(new_households), len(city.area_codes))
     members = np.concatenate([city.members(), np.ones(len(leavers), dtype=np.int64)])
     members[left] -= 1
-    p.household[leavers] = (len(h) + np.arange(len(leavers))).astype(np.int32)
+    p.set_rows("household", leavers, (len(h) + np.arange(len(leavers))).astype(np.int32))
     h.append(new_households)
     city.members_known(members)
 

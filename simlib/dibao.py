@@ -266,36 +266,38 @@ def monthly_benefit(
     return members * gap + supplement_units * standard
 
 
+def classified_members(city: City, params: Supplements) -> np.ndarray:
+    """Members of each household in each class the supplements count, one row each:
+    elderly, children, severely disabled (grade 1-2) (kept until the persons'
+    households, ages or disabilities change; read-only)."""
+    p = city.persons
+    elderly_age, child_age = params.elderly.age, params.child.age
+
+    def compute() -> np.ndarray:
+        count = city.count_in_households
+        severe = (p.disability == 1) | (p.disability == 2)
+        return np.stack([count(p.age >= elderly_age), count(p.age < child_age), count(severe)])
+
+    inputs = ("household", "age", "disability")
+    key = (len(city.households), elderly_age, child_age)
+    return p.derived("classified_members", inputs, compute, key=key)
+
+
 def supplement_units(
     city: City, params: Supplements, year: int, rows: np.ndarray | None = None
 ) -> np.ndarray:
     """The sum of the supplement shares of the classified members of each household, or
-    of the households ``rows`` only (indices, each once)."""
-    p, n = city.persons, len(city.households)
-    if rows is None:  # everyone in a family household
-        rows = np.arange(n)
-        counted = np.flatnonzero(p.household >= 0)
-        slot = p.household[counted]
-    else:  # the members of those households, and their household's place in ``rows``
-        index = city.household_index()  # persons outside family households: slot n
-        chosen = np.zeros(n + 1, dtype=bool)
-        chosen[rows] = True
-        counted = np.flatnonzero(chosen[index])
-        place = np.empty(n + 1, dtype=np.intp)  # read at ``rows`` only
-        place[rows] = np.arange(len(rows))
-        slot = place[index[counted]]
-    age, disability = p.age[counted], p.disability[counted]
-
-    def count(members: np.ndarray) -> np.ndarray:
-        return np.bincount(slot[members], minlength=len(rows))
-
-    severe = (disability == 1) | (disability == 2)
+    of the households ``rows`` only (indices)."""
+    classified, shock = classified_members(city, params), city.households.shock
+    if rows is not None:
+        classified, shock = classified[:, rows], shock[rows]
+    elderly, child, severe = classified
     units = (
-        float(params.elderly.share.at(year)) * count(age >= params.elderly.age)
-        + float(params.child.share.at(year)) * count(age < params.child.age)
-        + float(params.severely_disabled.at(year)) * count(severe)
+        float(params.elderly.share.at(year)) * elderly
+        + float(params.child.share.at(year)) * child
+        + float(params.severely_disabled.at(year)) * severe
     )
-    ill = city.households.shock[rows] == SHOCK_CODES["major_illness"]
+    ill = shock == SHOCK_CODES["major_illness"]
     return units + float(params.seriously_ill.at(year)) * ill
 
 

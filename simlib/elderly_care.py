@@ -219,7 +219,7 @@ def _discharge(city: City, params: ElderlyCareParams, year: int, rng) -> np.ndar
         pool = np.flatnonzero(hh_cell == cell)
         if len(pool):
             pick = (where[movers] * len(pool)).astype(np.int64)
-            p.household[movers] = pool[np.minimum(pick, len(pool) - 1)]
+            p.set_rows("household", movers, pool[np.minimum(pick, len(pool) - 1)])
     p.institution[idx] = -1
     return leaving
 
@@ -374,7 +374,7 @@ def _admit(
     admitted = np.zeros(len(p), dtype=bool)
     admitted[idx[home >= 0]] = True
     p.institution[idx[home >= 0]] = home[home >= 0].astype(np.int16)
-    p.household[admitted] = -1
+    p.set_rows("household", admitted, -1)
     p.waiting_since[admitted] = 0
     return admitted
 
