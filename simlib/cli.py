@@ -33,6 +33,7 @@ import gc
 import importlib
 import re
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -40,6 +41,7 @@ from pathlib import Path
 from simlib import arguments
 from simlib.errors import UserError
 
+INTERRUPTED = 130  # the exit status of a command stopped by Ctrl-C (128 + SIGINT)
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 """The notebooks ``run`` executes (a test may point it elsewhere)."""
@@ -137,8 +139,10 @@ def chosen_command(argv: list[str]) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command in ``argv`` (None: the command line); its exit status."""
     status = _main(sys.argv[1:] if argv is None else list(argv))
-    if argv is None:  # the process ends now: its objects are frozen for the collector, so
-        gc.freeze()  # that the interpreter exits without sweeping them (0.7 s after a run)
+    if argv is None:  # the process ends now
+        if status == INTERRUPTED:  # a second Ctrl-C cannot cut the exit short
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        gc.freeze()  # objects frozen for the collector: no sweep at exit (0.7 s after a run)
     return status
 
 
@@ -159,6 +163,9 @@ def _main(argv: list[str]) -> int:
     except UserError as e:
         print(f"simlib: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C where the command does not answer it, or a second one
+        print("simlib: interrupted", file=sys.stderr)
+        return INTERRUPTED
 
 
 # --- validate -----------------------------------------------------------------------
@@ -270,13 +277,13 @@ def _run(args: argparse.Namespace, kernel: object) -> int:
         outcome = execute(request, kernel)
     except KeyboardInterrupt:
         print(f"simlib: interrupted; {run_dir} is marked failed", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     if outcome.error:
         print(
             f"simlib: run failed: {outcome.error}\nsimlib: what it wrote is in {run_dir}",
             file=sys.stderr,
         )
-        return 130 if outcome.error.endswith("interrupted") else 1
+        return INTERRUPTED if outcome.error.endswith("interrupted") else 1
     print(run_dir)
     return 0
 
