@@ -85,7 +85,6 @@ def test_a_run_interrupted_with_ctrl_c_is_marked_failed_and_exits_130(tmp_path):
     assert not (run_dir / "results.parquet").exists()
 
 
-
 def test_a_second_ctrl_c_while_the_run_stops_still_exits_130(tmp_path):
     """Ctrl-C pressed twice: the second lands while the run stops its kernel and exits."""
     out = tmp_path / "outputs"
@@ -99,6 +98,7 @@ def test_a_second_ctrl_c_while_the_run_stops_still_exits_130(tmp_path):
     assert proc.returncode in SHELL_130, err
     assert "Traceback" not in err
     assert manifest(run_dir)["error"] == "interrupted"
+
 
 def failing_notebooks(folder: Path, source: str) -> Path:
     """A notebooks folder whose scenario notebook has a parameters cell, then ``source``."""
