@@ -338,9 +338,8 @@ def step(
         family_migration(city, params.migration, year, rng),
         elder_migration(city, params.migration, year, rng),
     ]
-    members = city.members()  # collective quarters' turnover leaves the households as they are
-    collective_migration(city, params.migration, year, rng, report)
-    move_and_dissolve(city, moves, report, members)
+    turnover = collective_migration(city, params.migration, year, rng, report)
+    move_and_dissolve(city, moves, report, turnover=turnover)
     form_households(city, params.household_formation, year, rng, report)
     city.year = year
     return report
@@ -446,12 +445,15 @@ def remove_households(
     gone: np.ndarray,
     households: dict[str, np.ndarray] | None = None,
     persons: dict[str, np.ndarray] | None = None,
+    turnover: Turnover | None = None,
 ) -> None:
     """Remove the households where ``gone`` is true, with their members; renumber the rest.
 
     ``households`` and ``persons`` (optional) are new rows appended after those that stay,
     in the same pass; the new persons' ``household`` counts from the first new household
     (0 for the first of ``households``) and is moved past the households that stay.
+    ``turnover``: persons outside family households who leave and arrive, in the same pass
+    (their arrivals before ``persons``).
     """
     p = city.persons
     stay = ~city.of_household(gone, False)
@@ -460,8 +462,16 @@ def remove_households(
     if persons is not None:
         n_staying = len(gone) - int(np.count_nonzero(gone))
         persons = persons | {"household": (n_staying + persons["household"]).astype(np.int32)}
+    if turnover is not None:
+        stay &= ~turnover.leaving
+        persons = turnover.arrivals if persons is None else _joined(turnover.arrivals, persons)
     p.keep(stay, then=persons)
     city.households.keep(~gone, then=households)
+
+
+def _joined(first: dict[str, np.ndarray], then: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """New rows: those of ``first``, then those of ``then`` (the same columns)."""
+    return {name: np.concatenate([values, then[name]]) for name, values in first.items()}
 
 
 def _sample_per_cell(
@@ -530,12 +540,22 @@ def elder_migration(city: City, m: MigrationParams, year: int, rng: np.random.Ge
     return Moves(leaving, sources)
 
 
+@dataclass
+class Turnover:
+    """Persons outside family households who leave and arrive in the year, drawn on the
+    city as it stands before any moves."""
+
+    leaving: np.ndarray  # persons who leave (mask)
+    arrivals: dict[str, np.ndarray]  # the persons who arrive (rows, household -1)
+
+
 def collective_migration(
     city: City, m: MigrationParams, year: int, rng: np.random.Generator, report: DemographyReport
-) -> None:
+) -> Turnover:
     """Persons in collective quarters: the cell's net rate, plus a turnover of those
     under 60 whose places go to as many arrivals (copies of residents of the entry ages,
-    or of any resident of the cell if none is of those ages)."""
+    or of any resident of the cell if none is of those ages).  Drawn and counted here,
+    made with the household moves (:func:`move_and_dissolve`: one pass over the persons)."""
     p = city.persons
     n_areas = len(city.area_codes)
     rates = cell_rates(m.net_rate, city.area_codes, year).ravel()
@@ -562,20 +582,24 @@ def collective_migration(
     newcomers = p.copy_rows(_sample_per_cell(cell, pool, entrants, rng))
     report.out_migrants += _count(cell[net_out | turn_out], n_areas)
     report.in_migrants += _count(cell_of(newcomers), n_areas)
-    members = city.members()  # only persons outside family households come and go
-    p.keep(~(net_out | turn_out), then=newcomers)
-    city.members_known(members)
+    return Turnover(net_out | turn_out, newcomers)
 
 
 def move_and_dissolve(
-    city: City, moves: list[Moves], report: DemographyReport, members: np.ndarray | None = None
+    city: City,
+    moves: list[Moves],
+    report: DemographyReport,
+    members: np.ndarray | None = None,
+    turnover: Turnover | None = None,
 ) -> None:
     """Make the household moves, and remove the households left without members.
 
     Departing households leave with their members; arriving households are copies
     of their sources (``copy_rows``: attributes copied, states fresh) with copies of
     the sources' members, numbered after the households that stay.  ``members``: the
-    members of each household, if known (else counted).
+    members of each household, if known (else counted).  ``turnover``: the collective
+    quarters' leavers and arrivals, made in the same pass (they leave the households
+    as they are).
     """
     h, p = city.households, city.persons
     n_areas = len(city.area_codes)
@@ -594,7 +618,7 @@ def move_and_dissolve(
     report.in_migrants += _count(cell_of(new_persons), n_areas)
     # the households that stay, then the arrivals with as many members as their sources
     new_persons["household"] = owner
-    remove_households(city, leaving | empty, new_households, new_persons)
+    remove_households(city, leaving | empty, new_households, new_persons, turnover)
     staying = members[~(leaving | empty)]
     city.members_known(np.concatenate([staying, np.bincount(owner, minlength=len(sources))]))
 
