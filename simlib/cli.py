@@ -37,9 +37,13 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from simlib import arguments
 from simlib.errors import UserError
+
+if TYPE_CHECKING:  # (imported when a command runs: the command line starts fast)
+    from simlib.scenario import LoadedScenario
 
 INTERRUPTED = 130  # the exit status of a command stopped by Ctrl-C (128 + SIGINT)
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -240,23 +244,23 @@ def _replace(run_dir: Path, force: bool) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from simlib.notebooks import SCENARIO_IMPORTS, start_kernel_if_possible, stop_kernel
+    from simlib.scenario import load_scenario
 
-    # the notebook's kernel first: it starts and loads while the scenario is read and the
-    # model runs (the run stops it; here it is stopped if the run never starts)
+    loaded = load_scenario(args.params)  # a bad file ends the command here
+    # the notebook's kernel now: it starts and loads while the model runs (the run stops
+    # it; here it is stopped if the run never starts)
     kernel = start_kernel_if_possible(NOTEBOOKS, SCENARIO_IMPORTS)
     try:
-        return _run(args, kernel)
+        return _run(args, loaded, kernel)
     finally:
         if kernel is not None:
             stop_kernel(kernel)
 
 
-def _run(args: argparse.Namespace, kernel: object) -> int:
+def _run(args: argparse.Namespace, loaded: LoadedScenario, kernel: object) -> int:
     from simlib import runs
     from simlib.run_folder import RunRequest, execute
-    from simlib.scenario import load_scenario
 
-    loaded = load_scenario(args.params)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file, not a folder")
@@ -274,7 +278,7 @@ def _run(args: argparse.Namespace, kernel: object) -> int:
     )
     print(f"simlib: running {loaded.name} into {run_dir}", file=sys.stderr)
     try:
-        outcome = execute(request, kernel)
+        outcome = execute(request, kernel, loaded)
     except KeyboardInterrupt:
         print(f"simlib: interrupted; {run_dir} is marked failed", file=sys.stderr)
         return INTERRUPTED

@@ -63,18 +63,19 @@ def is_complete(run_dir: Path) -> bool:
     return runs.read_manifest(run_dir).get("status") == "ok"
 
 
-def execute(request: RunRequest, kernel: Any = None) -> RunOutcome:
+def execute(request: RunRequest, kernel: Any = None, loaded: Any = None) -> RunOutcome:
     """Run the scenario into ``request.run_dir``; the manifest records how it ended.
 
     ``kernel``: the notebook's kernel if the caller has started it
     (:func:`simlib.notebooks.start_kernel`); it is stopped when the run ends.
+    ``loaded``: ``request.params_file`` as the caller has loaded it, if it has.
     """
     from simlib.scenario import load_scenario
 
     start = time.perf_counter()
     run_dir = Path(request.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    loaded = load_scenario(request.params_file)
+    loaded = load_scenario(request.params_file) if loaded is None else loaded
     runs.write_manifest(run_dir, _starting(request, loaded, run_dir))
     try:
         error = _work(request, loaded, run_dir, kernel)

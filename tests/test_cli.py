@@ -127,12 +127,15 @@ def test_an_existing_run_folder_is_not_overwritten(tmp_path, capsys):
     assert (tmp_path / "mine" / "keep.txt").read_text() == "precious"
 
 
-def test_a_bad_scenario_file_stops_before_any_folder(tmp_path, capsys):
+def test_a_bad_scenario_file_stops_before_any_folder_or_kernel(tmp_path, capsys, monkeypatch):
+    started = []
+    monkeypatch.setattr("simlib.notebooks.start_kernel_if_possible", lambda *a: started.append(a))
     bad = tmp_path / "bad.yaml"
     bad.write_text(f"extends: {BASELINE}\nyears: {{end_year: 1999}}\n")
     assert main(["run", str(bad), "--out", str(tmp_path / "out")]) == 2
     assert f"{bad}: years" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+    assert started == []  # no notebook kernel was started for it
 
 
 def test_default_run_ids_never_collide(tmp_path):
