@@ -317,7 +317,7 @@ def band_of(ages: np.ndarray, age_from: list[int]) -> np.ndarray:
     return np.searchsorted(age_from, ages, side="right") - 1
 
 
-def by_band_and_dependency(
+def _by_band_and_dependency(
     table: np.ndarray, ages: np.ndarray, adl: np.ndarray, age_from: list[int]
 ) -> np.ndarray:
     """Each person's value in ``table`` (age band × dependency: 0 none, 1 partly, 2 fully
@@ -363,7 +363,7 @@ def _first_of_each(values: np.ndarray) -> np.ndarray:
     m = len(values)
     keys = np.sort(values.astype(np.int64) * m + np.arange(m))
     value = keys // m
-    return keys[np.r_[True, value[1:] != value[:-1]]] % m
+    return keys[np.diff(value, prepend=value[:1] - 1) != 0] % m
 
 
 def lognormal(mean: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
@@ -396,12 +396,12 @@ def draw_costs(
     mean = np.asarray(costs.mean.at(year))[:, None] * cost_mult[None, :] * index
     # a draw per person for an episode, and one for its cost per person who has one
     # (common random numbers either way: simlib.draws)
-    below = by_band_and_dependency(_float32_at_least(use_rate), ages, adl, costs.age_from)
+    below = _by_band_and_dependency(_float32_at_least(use_rate), ages, adl, costs.age_from)
     users = np.flatnonzero(draws.uniforms(rng, n) < below)
     cost = np.zeros(n)
     sigma = float(costs.sigma.at(year))
     z = draws.normals_for_rows(rng, users)
-    users_mean = by_band_and_dependency(mean, ages[users], adl[users], costs.age_from)
+    users_mean = _by_band_and_dependency(mean, ages[users], adl[users], costs.age_from)
     cost[users] = _lognormal(users_mean, sigma, z)
     severe_mean = np.full(len(seriously_ill), float(serious.mean.at(year)) * index)
     cost[seriously_ill] = lognormal(severe_mean, float(serious.sigma.at(year)), rng)
@@ -441,9 +441,8 @@ def assistance_group(
     ``tekun_persons`` and ``seriously_ill`` are per person, ``dibao_households`` and
     ``low_income_households`` per household (on dibao this year, below the low-income
     line): persons outside family households are in neither."""
-    households = np.full(len(dibao_households), NONE, dtype=np.int8)
-    households[low_income_households] = LOW_INCOME
-    households[dibao_households] = DIBAO
+    households = np.asarray(low_income_households, dtype=np.int8) * np.int8(LOW_INCOME)
+    households[dibao_households] = DIBAO  # the others: NONE (0)
     group = city.of_household(households, NONE)
     p = city.persons
     low = np.flatnonzero(group == LOW_INCOME)  # only their members are judged
