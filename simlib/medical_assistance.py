@@ -313,31 +313,57 @@ def pay_segmented(
     return np.minimum(paid, cap)
 
 
-def _band_and_dependency(ages: np.ndarray, adl: np.ndarray, age_from: list[int]) -> np.ndarray:
-    """``band × 3 + dependency`` (0 none, 1 partly, 2 fully dependent) of each person, as
-    small integers when ages are whole (looked up by age: the same bands, faster)."""
-    ages, dependency = np.asarray(ages), np.clip(np.asarray(adl), 0, 2)
-    whole = ages.size and np.issubdtype(ages.dtype, np.integer)
-    if whole and ages.min() >= 0 and ages.max() < 1000 and len(age_from) < 1000:
-        by_age = band_of(np.arange(int(ages.max()) + 1), age_from).astype(np.int16)
-        return by_age[ages] * np.int16(3) + dependency.astype(np.int16, copy=False)
-    return band_of(ages, age_from) * 3 + dependency
-
-
 def band_of(ages: np.ndarray, age_from: list[int]) -> np.ndarray:
     return np.searchsorted(age_from, ages, side="right") - 1
 
 
+def _by_band_and_dependency(
+    table: np.ndarray, ages: np.ndarray, adl: np.ndarray, age_from: list[int]
+) -> np.ndarray:
+    """Each person's value in ``table`` (age band × dependency: 0 none, 1 partly, 2 fully
+    dependent, ``adl`` clipped to 0-2): the band's value, then the few dependents'."""
+    ages, adl = np.asarray(ages), np.asarray(adl)
+    values = _by_band(table[:, 0], ages, age_from)
+    dependent = np.flatnonzero(adl != 0)
+    band = band_of(ages[dependent], age_from)
+    values[dependent] = table[band, np.clip(adl[dependent], 0, 2)]
+    return values
+
+
+def _by_band(values: np.ndarray, ages: np.ndarray, age_from: list[int]) -> np.ndarray:
+    """Each person's value of the age band, looked up by age when ages are whole (the same
+    bands, faster)."""
+    whole = ages.size and np.issubdtype(ages.dtype, np.integer)
+    if whole and ages.min() >= 0 and ages.max() < 1000:
+        by_age = values[band_of(np.arange(int(ages.max()) + 1), age_from)]
+        return by_age[ages]
+    return values[band_of(ages, age_from)]
+
+
+def _float32_at_least(x: np.ndarray) -> np.ndarray:
+    """The least float32 numbers ≥ ``x``: for a float32 ``u``, ``u < x`` exactly when ``u`` is
+    below it, so uniforms are compared in float32, without a cast."""
+    rounded = np.asarray(x).astype(np.float32)
+    return np.where(rounded < x, np.nextafter(rounded, np.float32(np.inf)), rounded)
+
+
 def seriously_ill_members(city: City, rng: np.random.Generator) -> np.ndarray:
-    """One member, drawn at random, of each household hit by major illness this year."""
+    """One member, drawn at random, of each household hit by major illness this year
+    (rows, ascending)."""
     p = city.persons
     hit = city.households.shock == SHOCK_CODES["major_illness"]
     candidates = np.flatnonzero(city.of_household(hit, False))
     shuffled = candidates[rng.permutation(len(candidates))]
-    _, first = np.unique(p.household[shuffled], return_index=True)
-    ill = np.zeros(len(p), dtype=bool)
-    ill[shuffled[first]] = True
-    return ill
+    return np.sort(shuffled[_first_of_each(p.household[shuffled])])
+
+
+def _first_of_each(values: np.ndarray) -> np.ndarray:
+    """The position of the first occurrence of each distinct value (``np.unique``'s
+    ``return_index``, sorted by value), by a sort of keys value × length + position."""
+    m = len(values)
+    keys = np.sort(values.astype(np.int64) * m + np.arange(m))
+    value = keys // m
+    return keys[np.diff(value, prepend=value[:1] - 1) != 0] % m
 
 
 def lognormal(mean: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
@@ -359,24 +385,25 @@ def draw_costs(
     year: int,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """Each person's medical cost of the year (yuan): zero, ordinary, or serious illness."""
+    """Each person's medical cost of the year (yuan): zero, ordinary, or serious illness
+    (``seriously_ill``: rows, ascending)."""
     n = len(ages)
-    # use rate and mean cost by age band and dependency (0 none, 1 partly, 2 fully): tables
-    # looked up once per person
+    # use rate and mean cost by age band and dependency (0 none, 1 partly, 2 fully)
     use_mult = np.concatenate([[1.0], costs.dependency_use.at(year)])
     cost_mult = np.concatenate([[1.0], costs.dependency_cost.at(year)])
     use_rate = np.asarray(costs.use_rate.at(year))[:, None] * use_mult[None, :]
     index = costs.index(year)
     mean = np.asarray(costs.mean.at(year))[:, None] * cost_mult[None, :] * index
-    cell = _band_and_dependency(ages, adl, costs.age_from)
     # a draw per person for an episode, and one for its cost per person who has one
     # (common random numbers either way: simlib.draws)
-    users = np.flatnonzero(draws.uniforms(rng, n) < use_rate.ravel()[cell])
+    below = _by_band_and_dependency(_float32_at_least(use_rate), ages, adl, costs.age_from)
+    users = np.flatnonzero(draws.uniforms(rng, n) < below)
     cost = np.zeros(n)
     sigma = float(costs.sigma.at(year))
     z = draws.normals_for_rows(rng, users)
-    cost[users] = _lognormal(mean.ravel()[cell[users]], sigma, z)
-    severe_mean = np.full(int(seriously_ill.sum()), float(serious.mean.at(year)) * index)
+    users_mean = _by_band_and_dependency(mean, ages[users], adl[users], costs.age_from)
+    cost[users] = _lognormal(users_mean, sigma, z)
+    severe_mean = np.full(len(seriously_ill), float(serious.mean.at(year)) * index)
     cost[seriously_ill] = lognormal(severe_mean, float(serious.sigma.at(year)), rng)
     return cost
 
@@ -402,59 +429,68 @@ def low_income_member_eligible(
 
 
 def assistance_group(
+    city: City,
     tekun_persons: np.ndarray,
-    in_dibao_household: np.ndarray,
-    in_low_income_household: np.ndarray,
-    low_income_member: np.ndarray,
+    dibao_households: np.ndarray,
+    low_income_households: np.ndarray,
+    seriously_ill: np.ndarray,
+    rule: LowIncomeMembers,
 ) -> np.ndarray:
     """The programme group of each person: tekun, else dibao, else an eligible member of a
-    low-income household (``low_income_member``), else none.  All per person: in a
-    family household on dibao, in one below the low-income line."""
-    group = np.full(len(tekun_persons), NONE, dtype=np.int8)
-    group[in_low_income_household & low_income_member] = LOW_INCOME
-    group[in_dibao_household] = DIBAO
+    low-income household (:func:`low_income_member_eligible`), else none.
+    ``tekun_persons`` and ``seriously_ill`` are per person, ``dibao_households`` and
+    ``low_income_households`` per household (on dibao this year, below the low-income
+    line): persons outside family households are in neither."""
+    households = np.asarray(low_income_households, dtype=np.int8) * np.int8(LOW_INCOME)
+    households[dibao_households] = DIBAO  # the others: NONE (0)
+    group = city.of_household(households, NONE)
+    p = city.persons
+    low = np.flatnonzero(group == LOW_INCOME)  # only their members are judged
+    member = low_income_member_eligible(p.age[low], p.disability[low], seriously_ill[low], rule)
+    group[low[~member]] = NONE
     group[tekun_persons] = TEKUN
     return group
 
 
 def premium_subsidy(
-    group: np.ndarray, params: PremiumSubsidy, year: int, rng: np.random.Generator
-) -> np.ndarray:
-    """The premium paid for each person (yuan): destitute persons, insured dibao members."""
+    persons: np.ndarray,
+    group: np.ndarray,
+    params: PremiumSubsidy,
+    year: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The persons whose premium is paid (rows): destitute persons and insured dibao
+    members, and the premium paid for each (yuan).  ``persons``: the rows (ascending) of
+    all persons in a group, ``group`` theirs."""
     premium = float(params.resident_premium.at(year))
-    on_dibao = np.flatnonzero(group == DIBAO)
+    on_dibao = persons[group == DIBAO]
     insured = on_dibao[draws.for_rows(rng, on_dibao) < float(params.coverage.at(year))]
-    paid = np.zeros(len(group))
-    paid[insured] = float(params.dibao_share.at(year)) * premium
-    paid[group == TEKUN] = float(params.tekun_share.at(year)) * premium
-    return paid
+    tekun = persons[group == TEKUN]
+    dibao_paid = float(params.dibao_share.at(year)) * premium
+    tekun_paid = float(params.tekun_share.at(year)) * premium
+    paid = np.repeat([dibao_paid, tekun_paid], [len(insured), len(tekun)])
+    return np.concatenate([insured, tekun]), paid
 
 
 def ordinary_assistance(
-    in_scope_oop: np.ndarray,
-    group: np.ndarray,
-    claims: np.ndarray,
-    schedules: OrdinarySchedules,
-    year: int,
+    in_scope_oop: np.ndarray, group: np.ndarray, schedules: OrdinarySchedules, year: int
 ) -> np.ndarray:
-    """Ordinary direct assistance of each claimant, by the schedule of the person's group."""
-    return _pay_by_group(in_scope_oop, group, claims, schedules, (TEKUN, DIBAO, LOW_INCOME), year)
+    """Ordinary direct assistance of claimants, by the schedule of each one's group."""
+    return _pay_by_group(in_scope_oop, group, schedules, (TEKUN, DIBAO, LOW_INCOME), year)
 
 
 def _pay_by_group(
     amount: np.ndarray,
     group: np.ndarray,
-    paid_to: np.ndarray,
     schedules: OrdinarySchedules,
     groups: tuple[int, ...],
     year: int,
 ) -> np.ndarray:
-    """Each person of ``paid_to`` (mask) paid on ``amount`` by the schedule of the group."""
-    paid = np.zeros(len(group))
-    who = np.flatnonzero(paid_to)
-    of_who = group[who]
+    """Each ``amount`` paid by the schedule of its person's ``group`` (nothing for a group
+    not in ``groups``)."""
+    paid = np.zeros(len(amount))
     for g in groups:
-        sel = who[of_who == g]
+        sel = np.flatnonzero(group == g)
         paid[sel] = schedules.for_group(g).pay(amount[sel], year)
     return paid
 
@@ -474,15 +510,11 @@ def catastrophic_households(
 
 
 def major_assistance(
-    remaining_in_scope: np.ndarray,
-    group: np.ndarray,
-    eligible: np.ndarray,
-    schedules: MajorSchedules,
-    year: int,
+    remaining_in_scope: np.ndarray, group: np.ndarray, schedules: MajorSchedules, year: int
 ) -> np.ndarray:
-    """Major-disease assistance of each eligible person, by the schedule of the group."""
+    """Major-disease assistance of eligible persons, by the schedule of each one's group."""
     groups = (TEKUN, DIBAO, LOW_INCOME, IMPOVERISHED)
-    return _pay_by_group(remaining_in_scope, group, eligible, schedules, groups, year)
+    return _pay_by_group(remaining_in_scope, group, schedules, groups, year)
 
 
 def step(
@@ -499,40 +531,58 @@ def step(
 
     ``dibao_households`` and ``low_income_households`` are per household (on dibao this
     year; below the low-income line), ``tekun_persons`` per person (supported destitute).
+    Most persons have no cost and are in no group: the rules work on the few who have or are.
     """
     p, h = city.persons, city.households
     n = len(p)
 
-    ill = seriously_ill_members(city, rng)
-    cost = draw_costs(p.age, p.adl, ill, params.costs, params.serious_illness, year, rng)
-    # most persons cost nothing, and no cost leaves nothing out of pocket
-    patients = np.flatnonzero(cost != 0)
+    ill_rows = seriously_ill_members(city, rng)
+    cost = draw_costs(p.age, p.adl, ill_rows, params.costs, params.serious_illness, year, rng)
+    ill = np.zeros(n, dtype=bool)
+    ill[ill_rows] = True
+    # most persons cost nothing, and no cost leaves nothing out of pocket or in scope
+    patient = cost != 0
+    patients = np.flatnonzero(patient)
     oop = np.zeros(n)
-    oop[patients] = out_of_pocket(cost[patients], p.stratum[patients], params.insurance, year)
-    in_scope = oop * float(params.insurance.in_scope_share.at(year))
+    patients_oop = out_of_pocket(cost[patients], p.stratum[patients], params.insurance, year)
+    oop[patients] = patients_oop
+    in_scope_share = float(params.insurance.in_scope_share.at(year))
     ordinary = params.ordinary
-    member = low_income_member_eligible(p.age, p.disability, ill, ordinary.low_income_members)
     group = assistance_group(
+        city,
         tekun_persons,
-        city.of_household(dibao_households, False),
-        city.of_household(low_income_households, False),
-        member,
+        dibao_households,
+        low_income_households,
+        ill,
+        ordinary.low_income_members,
     )
-    paid_premium = premium_subsidy(group, params.premium_subsidy, year, rng)
+    grouped = np.flatnonzero(group != NONE)  # only they may claim or have a premium paid
+    subsidised, premiums = premium_subsidy(
+        grouped, group[grouped], params.premium_subsidy, year, rng
+    )
+    paid_premium = np.zeros(n)
+    paid_premium[subsidised] = premiums
 
-    grouped = np.flatnonzero(group != NONE)  # only they may claim
     take_up = np.where(
         group[grouped] == LOW_INCOME,
         float(ordinary.take_up_low_income.at(year)),
         float(ordinary.take_up.at(year)),
     )
+    claimants = grouped[draws.for_rows(rng, grouped) < take_up]
     claims = np.zeros(n, dtype=bool)
-    claims[grouped] = draws.for_rows(rng, grouped) < take_up
-    paid_direct = ordinary_assistance(in_scope, group, claims, ordinary.schedules, year)
+    claims[claimants] = True
+    paying = claimants[patient[claimants]]  # the others are paid nothing
+    at = np.searchsorted(patients, paying)
+    patients_direct = np.zeros(len(patients))
+    patients_direct[at] = ordinary_assistance(
+        patients_oop[at] * in_scope_share, group[paying], ordinary.schedules, year
+    )
+    paid_direct = np.zeros(n)
+    paid_direct[paying] = patients_direct[at]
 
     major = params.major
     catastrophic = catastrophic_households(  # the patients: no one else bears a cost
-        oop[patients] - paid_direct[patients],
+        patients_oop - patients_direct,
         p.household[patients],
         h.income_pc,
         city.members(),
@@ -541,15 +591,55 @@ def step(
     applies = np.zeros(len(h), dtype=bool)  # drawn for the catastrophic households
     hit = np.flatnonzero(catastrophic)
     applies[hit] = draws.for_rows(rng, hit) < float(major.take_up_impoverished.at(year))
-    not_assisted = (group == NONE) | ((group == LOW_INCOME) & ~claims)
-    in_catastrophic = city.of_household(catastrophic, False)
-    impoverished = not_assisted & in_catastrophic & city.of_household(applies, False)
+    applying = np.flatnonzero(city.of_household(applies, False))  # their members
+    of_applying = group[applying]
+    not_assisted = (of_applying == NONE) | ((of_applying == LOW_INCOME) & ~claims[applying])
+    impoverished = applying[not_assisted]
     group[impoverished] = IMPOVERISHED
-    eligible = (claims & ((group == TEKUN) | in_catastrophic)) | impoverished
-    paid_major = major_assistance(in_scope - paid_direct, group, eligible, major.schedules, year)
+    in_catastrophic = city.of_household(catastrophic, False, persons=claimants)
+    eligible = np.concatenate(
+        [claimants[(group[claimants] == TEKUN) | in_catastrophic], impoverished]
+    )
+    eligible = eligible[patient[eligible]]  # the others are paid nothing
+    paid_major = np.zeros(n)
+    paid_major[eligible] = major_assistance(
+        oop[eligible] * in_scope_share - paid_direct[eligible],
+        group[eligible],
+        major.schedules,
+        year,
+    )
+    return _medical_year(
+        cost, oop, ill, group, paid_direct, paid_major, paid_premium, subsidised, paying, eligible
+    )
 
-    direct = paid_direct > 0
-    got_major = paid_major > 0
+
+def _medical_year(
+    cost: np.ndarray,
+    oop: np.ndarray,
+    ill: np.ndarray,
+    group: np.ndarray,
+    paid_direct: np.ndarray,
+    paid_major: np.ndarray,
+    paid_premium: np.ndarray,
+    subsidised: np.ndarray,
+    paying: np.ndarray,
+    eligible: np.ndarray,
+) -> MedicalYear:
+    """The year's record, filled in for the only persons who may have been paid: premiums
+    for ``subsidised``, ordinary assistance for ``paying``, major for ``eligible`` (rows)."""
+    n = len(cost)
+    direct, got_major, premium = (np.zeros(n, dtype=bool) for _ in range(3))
+    direct[paying] = paid_direct[paying] > 0
+    got_major[eligible] = paid_major[eligible] > 0
+    premium[subsidised] = paid_premium[subsidised] > 0
+    spending = np.zeros(n)
+    spending[subsidised] = paid_premium[subsidised]
+    paid = np.concatenate([paying, eligible])
+    spending[paid] = paid_direct[paid] + paid_major[paid] + paid_premium[paid]
+    person_times, major_person_times = np.zeros(n), np.zeros(n)
+    major_person_times[eligible] = got_major[eligible]
+    person_times[eligible] = got_major[eligible]
+    person_times[paying] += direct[paying]
     return MedicalYear(
         cost=cost,
         out_of_pocket=oop,
@@ -557,11 +647,11 @@ def step(
         group=group,
         direct=direct,
         major=got_major,
-        premium=paid_premium > 0,
+        premium=premium,
         paid_direct=paid_direct,
         paid_major=paid_major,
         paid_premium=paid_premium,
-        spending=paid_direct + paid_major + paid_premium,
-        person_times=np.add(direct, got_major, dtype=float),
-        major_person_times=got_major.astype(float),
+        spending=spending,
+        person_times=person_times,
+        major_person_times=major_person_times,
     )

@@ -306,7 +306,7 @@ def test_cost_draws_average_the_parameter_means():
     ill = np.zeros(3 * n, dtype=bool)
     ill[:1000] = True
     # price year 2016; costs grow 10% in 2017 and nothing in 2018: index 1.1 in 2018
-    cost = ma.draw_costs(ages, adl, ill, p.costs, p.serious_illness, 2018, rng)
+    cost = ma.draw_costs(ages, adl, np.flatnonzero(ill), p.costs, p.serious_illness, 2018, rng)
     young, old, dependent = cost[1000:n], cost[n : 2 * n], cost[2 * n :]
     # shares with a cost: 0.3, 0.5, 0.5 × 2 = 1.0 (fully dependent)
     assert (young > 0).mean() == pytest.approx(0.3, abs=0.005)
