@@ -339,7 +339,7 @@ def step(
         elder_migration(city, params.migration, year, rng),
     ]
     turnover = collective_migration(city, params.migration, year, rng, report)
-    move_and_dissolve(city, moves, report, turnover=turnover)
+    move_and_dissolve(city, moves, turnover, report)
     form_households(city, params.household_formation, year, rng, report)
     city.year = year
     return report
@@ -586,24 +586,19 @@ def collective_migration(
 
 
 def move_and_dissolve(
-    city: City,
-    moves: list[Moves],
-    report: DemographyReport,
-    members: np.ndarray | None = None,
-    turnover: Turnover | None = None,
+    city: City, moves: list[Moves], turnover: Turnover, report: DemographyReport
 ) -> None:
     """Make the household moves, and remove the households left without members.
 
     Departing households leave with their members; arriving households are copies
     of their sources (``copy_rows``: attributes copied, states fresh) with copies of
-    the sources' members, numbered after the households that stay.  ``members``: the
-    members of each household, if known (else counted).  ``turnover``: the collective
-    quarters' leavers and arrivals, made in the same pass (they leave the households
-    as they are).
+    the sources' members, numbered after the households that stay.  ``turnover``: the
+    collective quarters' leavers and arrivals, made in the same pass (they leave the
+    households as they are).
     """
     h, p = city.households, city.persons
     n_areas = len(city.area_codes)
-    members = city.members() if members is None else members
+    members = city.members()
     empty = members == 0
     leaving = np.logical_or.reduce([mv.leaving for mv in moves]) & ~empty
     sources = np.concatenate([mv.sources for mv in moves])
