@@ -228,12 +228,13 @@ class DibaoModel(mesa.Model):
         super().__init__(rng=seed)
         self.income_params, self.rules, self.year = income, rules, city.year
         self.spending = 0.0
-        hh, p = city.households, city.persons
-        sup, t, count = rules.benefit.supplements, city.year, city.count_in_households
+        hh = city.households
+        sup, t = rules.benefit.supplements, city.year
+        elderly, child, severe = dibao.classified_members(city, sup)  # counted once, as simlib
         units = (
-            float(sup.elderly.share.at(t)) * count(p.age >= sup.elderly.age)
-            + float(sup.child.share.at(t)) * count(p.age < sup.child.age)
-            + float(sup.severely_disabled.at(t)) * count(np.isin(p.disability, (1, 2)))
+            float(sup.elderly.share.at(t)) * elderly
+            + float(sup.child.share.at(t)) * child
+            + float(sup.severely_disabled.at(t)) * severe
         )
         members = city.members()
         cell = cell_of(hh)
